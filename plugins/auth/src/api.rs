@@ -1,0 +1,458 @@
+//! `/api/auth`: register, login (OAuth2 password flow), logout, me, password
+//! change, stream tickets, and the admin's user management.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use mlx_manager_sdk::{Action, ApiError, Auth, JsonBody};
+use poem::{Request, web::Data};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi, Tags,
+    auth::{Bearer, BearerAuthorization},
+    param::{Path, Query},
+    payload::{Form, Json},
+};
+use serde::Deserialize;
+
+use crate::{
+    AuthPlugin,
+    service::{IssuedToken, UserUpdate},
+    users::{UserRow, UserStatus},
+};
+
+/// The plugin's tags.
+#[derive(Tags)]
+pub enum AuthTags {
+    /// Registration, login, tokens and the caller's own account.
+    Auth,
+    /// User administration (admins only, action `users.manage`).
+    Users,
+}
+
+/// A user. The password hash never leaves the server.
+#[derive(Object, Debug, Clone)]
+#[oai(skip_serializing_if_is_none)]
+pub struct User {
+    /// Opaque, URL-safe id.
+    pub id: String,
+    /// Normalised (trimmed, lower-case) email.
+    pub email: String,
+    /// Administrator.
+    pub is_admin: bool,
+    /// Account state.
+    pub status: UserStatus,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+    /// First approval time.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// Id of the admin who approved the account.
+    pub approved_by: Option<String>,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.key(),
+            status: row.status(),
+            email: row.email,
+            is_admin: row.is_admin,
+            created_at: row.created_at,
+            approved_at: row.approved_at,
+            approved_by: row.approved_by,
+        }
+    }
+}
+
+/// A registration.
+#[derive(Object, Debug, Deserialize)]
+pub struct RegisterRequest {
+    /// Email address (trimmed and lower-cased).
+    pub email: String,
+    /// 8 to 128 characters.
+    #[oai(write_only)]
+    pub password: String,
+}
+
+/// The OAuth2 password grant (RFC 6749 §4.3), as Swagger UI's "Authorize" sends it.
+#[derive(Object, Debug, Deserialize)]
+pub struct LoginForm {
+    /// The account's email.
+    pub username: String,
+    /// The account's password.
+    #[oai(write_only)]
+    pub password: String,
+    /// `password` when sent.
+    pub grant_type: Option<String>,
+    /// Ignored: a token grants what the user's role allows.
+    pub scope: Option<String>,
+    /// Ignored.
+    pub client_id: Option<String>,
+    /// Ignored.
+    #[oai(write_only)]
+    pub client_secret: Option<String>,
+}
+
+/// An access token.
+#[derive(Object, Debug)]
+pub struct Token {
+    /// The JWT to send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+impl From<IssuedToken> for Token {
+    fn from(t: IssuedToken) -> Self {
+        Self {
+            access_token: t.access_token,
+            token_type: "bearer".into(),
+            expires_in: t.expires_in,
+        }
+    }
+}
+
+/// A password change.
+#[derive(Object, Debug, Deserialize)]
+pub struct PasswordChange {
+    /// The current password.
+    #[oai(write_only)]
+    pub current_password: String,
+    /// The new password, 8 to 128 characters.
+    #[oai(write_only)]
+    pub new_password: String,
+}
+
+/// A single-use ticket for an event stream.
+#[derive(Object, Debug)]
+pub struct StreamTicketGrant {
+    /// Pass as `?ticket=` to one `text/event-stream` operation.
+    pub ticket: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+}
+
+/// The number of accounts waiting for approval.
+#[derive(Object, Debug)]
+pub struct PendingCount {
+    /// Pending accounts.
+    pub count: i64,
+}
+
+/// An admin's change to a user; absent fields stay as they are.
+#[derive(Object, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct UserUpdateRequest {
+    /// New email (normalised).
+    pub email: Option<String>,
+    /// Grant or remove admin rights.
+    pub is_admin: Option<bool>,
+    /// Approve, disable or set back to pending.
+    pub status: Option<UserStatus>,
+}
+
+/// A new password set by an admin.
+#[derive(Object, Debug, Deserialize)]
+pub struct PasswordReset {
+    /// 8 to 128 characters.
+    #[oai(write_only)]
+    pub password: String,
+}
+
+/// A confirmation.
+#[derive(Object, Debug)]
+pub struct Message {
+    /// What happened.
+    pub message: String,
+}
+
+/// 201 with the created user.
+#[derive(ApiResponse)]
+pub enum UserCreated {
+    /// The account was created.
+    #[oai(status = 201)]
+    Created(Json<User>),
+}
+
+/// 201 with a stream ticket.
+#[derive(ApiResponse)]
+pub enum TicketCreated {
+    /// The ticket was minted.
+    #[oai(status = 201)]
+    Created(Json<StreamTicketGrant>),
+}
+
+/// 204.
+#[derive(ApiResponse)]
+pub enum Done {
+    /// Done; no content.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+/// The authentication plugin's operations.
+#[derive(Default)]
+pub struct AuthApi;
+
+#[OpenApi]
+impl AuthApi {
+    /// Register an account
+    ///
+    /// Public. The first account ever registered becomes an approved admin; later
+    /// ones are `pending` until an admin approves them (under `registration =
+    /// "open"` they are approved at once; under `"closed"` this is 403
+    /// `registration_closed`). Errors: 409 `email_taken` "Email already
+    /// registered"; 422 `invalid_email`, `invalid_password`.
+    #[oai(
+        path = "/api/auth/register",
+        method = "post",
+        operation_id = "register",
+        tag = "AuthTags::Auth"
+    )]
+    async fn register(
+        &self,
+        plugin: Data<&Arc<AuthPlugin>>,
+        body: JsonBody<RegisterRequest>,
+    ) -> Result<UserCreated, ApiError> {
+        let JsonBody(req) = body;
+        let user = plugin.service().register(&req.email, req.password).await?;
+        Ok(UserCreated::Created(Json(user.into())))
+    }
+
+    /// Log in (OAuth2 password flow)
+    ///
+    /// Public. Form fields `username` (the email) and `password`; `grant_type`
+    /// must be `password` when sent; `scope`, `client_id`, `client_secret` and an
+    /// `Authorization: Basic` header (what Swagger UI sends) are ignored. Errors:
+    /// 401 `invalid_credentials` "Incorrect email or password" (the same answer
+    /// for unknown emails and wrong passwords); 403 `account_pending` "Account
+    /// pending approval", `account_disabled` "Account disabled"; 400
+    /// `unsupported_grant_type`.
+    #[oai(
+        path = "/api/auth/login",
+        method = "post",
+        operation_id = "login",
+        tag = "AuthTags::Auth"
+    )]
+    async fn login(
+        &self,
+        plugin: Data<&Arc<AuthPlugin>>,
+        body: Form<LoginForm>,
+    ) -> Result<Json<Token>, ApiError> {
+        let Form(form) = body;
+        let token = plugin
+            .service()
+            .login(&form.username, &form.password, form.grant_type.as_deref())
+            .await?;
+        Ok(Json(token.into()))
+    }
+
+    /// Log out
+    ///
+    /// Any approved user. Revokes the token used for this call; other tokens of
+    /// the user keep working.
+    #[oai(
+        path = "/api/auth/logout",
+        method = "post",
+        operation_id = "logout",
+        tag = "AuthTags::Auth"
+    )]
+    async fn logout(
+        &self,
+        _auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        req: &Request,
+    ) -> Result<Done, ApiError> {
+        let bearer = Bearer::from_request(req)
+            .map_err(|_| ApiError::unauthorized("not_authenticated", "Not authenticated"))?;
+        plugin.service().logout(&bearer.token).await?;
+        Ok(Done::NoContent)
+    }
+
+    /// The caller's account
+    ///
+    /// Any approved user.
+    #[oai(
+        path = "/api/auth/me",
+        method = "get",
+        operation_id = "getMe",
+        tag = "AuthTags::Auth"
+    )]
+    async fn me(&self, auth: Auth, plugin: Data<&Arc<AuthPlugin>>) -> Result<Json<User>, ApiError> {
+        let user = plugin.service().me(auth.principal()).await?;
+        Ok(Json(user.into()))
+    }
+
+    /// Change the caller's password
+    ///
+    /// Any approved user. Every earlier token of the user stops working, including
+    /// the one used for this call: use the returned token from now on. Errors: 422
+    /// `wrong_current_password`, `invalid_password`.
+    #[oai(
+        path = "/api/auth/me/password",
+        method = "put",
+        operation_id = "changeMyPassword",
+        tag = "AuthTags::Auth"
+    )]
+    async fn change_password(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        body: JsonBody<PasswordChange>,
+    ) -> Result<Json<Token>, ApiError> {
+        let JsonBody(req) = body;
+        let token = plugin
+            .service()
+            .change_password(auth.principal(), &req.current_password, req.new_password)
+            .await?;
+        Ok(Json(token.into()))
+    }
+
+    /// Mint a stream ticket
+    ///
+    /// Any approved user. A short-lived (60 s by default), single-use ticket that
+    /// authenticates one `text/event-stream` request as `?ticket=`, for clients
+    /// such as a browser's `EventSource` that cannot send headers. It keeps the
+    /// long-lived token out of URLs.
+    #[oai(
+        path = "/api/auth/stream-ticket",
+        method = "post",
+        operation_id = "createStreamTicket",
+        tag = "AuthTags::Auth"
+    )]
+    async fn stream_ticket(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+    ) -> Result<TicketCreated, ApiError> {
+        let t = plugin.service().mint_ticket(auth.principal()).await?;
+        Ok(TicketCreated::Created(Json(StreamTicketGrant {
+            ticket: t.ticket,
+            expires_in: t.expires_in,
+        })))
+    }
+
+    /// List users
+    ///
+    /// Action: `users.manage`. Newest first, optionally only those of one status.
+    #[oai(
+        path = "/api/auth/users",
+        method = "get",
+        operation_id = "listUsers",
+        tag = "AuthTags::Users"
+    )]
+    async fn list_users(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        /// Only users with this status.
+        status: Query<Option<UserStatus>>,
+    ) -> Result<Json<Vec<User>>, ApiError> {
+        auth.require(Action::UsersManage)?;
+        let users = plugin.service().list_users(status.0).await?;
+        Ok(Json(users.into_iter().map(User::from).collect()))
+    }
+
+    /// Count pending users
+    ///
+    /// Action: `users.manage`.
+    #[oai(
+        path = "/api/auth/users/pending/count",
+        method = "get",
+        operation_id = "countPendingUsers",
+        tag = "AuthTags::Users"
+    )]
+    async fn pending_count(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+    ) -> Result<Json<PendingCount>, ApiError> {
+        auth.require(Action::UsersManage)?;
+        let count = plugin.service().pending_count().await?;
+        Ok(Json(PendingCount { count }))
+    }
+
+    /// Update a user
+    ///
+    /// Action: `users.manage`. Change email, admin flag or status. The first
+    /// approval records `approved_at` and `approved_by`. No change may leave the
+    /// system without an approved admin, whoever makes it: 400 `last_admin` "Cannot
+    /// remove last admin" (demotion) or "Cannot disable last active admin". Errors:
+    /// 404 `user_not_found`; 409 `email_taken`; 422 `invalid_email`.
+    #[oai(
+        path = "/api/auth/users/:id",
+        method = "put",
+        operation_id = "updateUser",
+        tag = "AuthTags::Users"
+    )]
+    async fn update_user(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        /// The user's id.
+        id: Path<String>,
+        body: JsonBody<UserUpdateRequest>,
+    ) -> Result<Json<User>, ApiError> {
+        let actor = auth.require(Action::UsersManage)?;
+        let JsonBody(req) = body;
+        let update = UserUpdate {
+            email: req.email,
+            is_admin: req.is_admin,
+            status: req.status,
+        };
+        let user = plugin.service().update_user(actor, &id.0, update).await?;
+        Ok(Json(user.into()))
+    }
+
+    /// Delete a user
+    ///
+    /// Action: `users.manage`. Errors: 404 `user_not_found`; 400 `last_admin`
+    /// "Cannot delete last admin".
+    #[oai(
+        path = "/api/auth/users/:id",
+        method = "delete",
+        operation_id = "deleteUser",
+        tag = "AuthTags::Users"
+    )]
+    async fn delete_user(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        /// The user's id.
+        id: Path<String>,
+    ) -> Result<Done, ApiError> {
+        auth.require(Action::UsersManage)?;
+        plugin.service().delete_user(&id.0).await?;
+        Ok(Done::NoContent)
+    }
+
+    /// Reset a user's password
+    ///
+    /// Action: `users.manage`. The user's earlier tokens stop working. Errors: 404
+    /// `user_not_found`; 422 `invalid_password`.
+    #[oai(
+        path = "/api/auth/users/:id/reset-password",
+        method = "post",
+        operation_id = "resetUserPassword",
+        tag = "AuthTags::Users"
+    )]
+    async fn reset_password(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        /// The user's id.
+        id: Path<String>,
+        body: JsonBody<PasswordReset>,
+    ) -> Result<Json<Message>, ApiError> {
+        auth.require(Action::UsersManage)?;
+        plugin
+            .service()
+            .reset_password(&id.0, body.0.password)
+            .await?;
+        Ok(Json(Message {
+            message: "Password reset successfully".into(),
+        }))
+    }
+}

@@ -1,0 +1,126 @@
+//! The authentication plugin: users, passwords, tokens, approval, the admin API,
+//! and the `Authenticator` that protects every core operation.
+//!
+//! - `users`: the SCHEMAFULL user store (unique normalised email), revoked tokens,
+//!   stream tickets, and the transactional first-admin and last-admin rules.
+//! - `hashing`: Argon2id off the async workers, bounded by a semaphore.
+//! - `tokens`: HS256 (configured or generated secret) or ES256 JWTs, algorithm
+//!   pinned at validation.
+//! - `service`: the domain (register, login, check, change, reset, tickets).
+//! - `api`: the `/api/auth` operations.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod hashing;
+pub mod input;
+pub mod service;
+pub mod tokens;
+pub mod users;
+
+use std::sync::Arc;
+
+use mlx_manager_sdk::{Migration, Plugin, PluginContext, PluginError};
+
+use crate::{
+    config::{AuthConfig, BootstrapConfig},
+    hashing::Hasher,
+    input::{Email, Password},
+    service::AuthService,
+    tokens::Tokens,
+    users::UserPatch,
+};
+
+/// The plugin; its value is in every request's data as `Arc<AuthPlugin>`.
+pub struct AuthPlugin {
+    service: Arc<AuthService>,
+}
+
+impl AuthPlugin {
+    /// The plugin's domain service.
+    pub fn service(&self) -> &Arc<AuthService> {
+        &self.service
+    }
+}
+
+impl Plugin for AuthPlugin {
+    const NAME: &'static str = "auth";
+    const MIGRATIONS: &'static [Migration] = users::MIGRATIONS;
+    type Config = AuthConfig;
+    type Api = api::AuthApi;
+
+    async fn init(config: AuthConfig, ctx: &mut PluginContext) -> Result<Self, PluginError> {
+        let tokens = Tokens::from_config(&config, ctx.data_dir())?;
+        let (argon, concurrency) = (config.argon2.clone(), config.max_concurrent_hashes);
+        let hasher = tokio::task::spawn_blocking(move || Hasher::new(&argon, concurrency))
+            .await
+            .map_err(|e| PluginError::new(e.to_string()))?
+            .map_err(|e| PluginError::new(e.to_string()))?;
+        let bootstrap = config.bootstrap.clone();
+        let service = Arc::new(AuthService::new(ctx.db().clone(), hasher, tokens, config));
+        bootstrap_admin(&service, &bootstrap).await?;
+        ctx.install_authenticator(service.clone())?;
+        Ok(Self { service })
+    }
+}
+
+/// Create (or promote) the configured bootstrap admin when no approved admin
+/// exists. Nothing happens when none is configured or an admin exists.
+async fn bootstrap_admin(
+    service: &AuthService,
+    config: &BootstrapConfig,
+) -> Result<(), PluginError> {
+    let Some(email) = &config.email else {
+        return Ok(());
+    };
+    let fail = |e: error::AuthError| PluginError::new(format!("[plugins.auth.bootstrap]: {e}"));
+    let email = Email::parse(email).map_err(fail)?;
+    if users::has_active_admin(service.db()).await.map_err(fail)? {
+        tracing::info!("an admin exists; the bootstrap admin is not needed");
+        return Ok(());
+    }
+    let password = match (&config.password, &config.password_file) {
+        (Some(p), _) => p.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                PluginError::new(format!(
+                    "cannot read bootstrap password_file {}: {e}",
+                    path.display()
+                ))
+            })?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        (None, None) => {
+            return Err(PluginError::new(
+                "[plugins.auth.bootstrap] has an email but neither password nor password_file",
+            ));
+        }
+    };
+    let password = Password::parse(password).map_err(fail)?;
+    match users::find_by_email(service.db(), &email)
+        .await
+        .map_err(fail)?
+    {
+        Some(user) => {
+            let patch = UserPatch {
+                email: None,
+                is_admin: Some(true),
+                status: Some(users::UserStatus::Approved),
+            };
+            users::update(service.db(), &user.key(), &patch, &user.key())
+                .await
+                .map_err(fail)?;
+            service
+                .reset_password(&user.key(), password.expose().to_owned())
+                .await
+                .map_err(fail)?;
+        }
+        None => {
+            service.seed(&email, &password, true).await.map_err(fail)?;
+        }
+    }
+    tracing::info!(email = email.as_str(), "bootstrap admin is ready");
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! `ApiError`: the single error response of every operation, `{"detail", "code"}`.
+
+use poem_openapi::{ApiResponse, Object, payload::Json};
+
+/// The body of every error response.
+///
+/// `detail` is a human sentence (clients of the Python project match on some of
+/// them); `code` is a stable snake_case identifier that new clients should match on.
+#[derive(Object, Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[oai(rename = "ApiError")]
+pub struct ErrorBody {
+    /// A human-readable sentence saying what went wrong.
+    pub detail: String,
+    /// A stable, machine-readable snake_case code.
+    pub code: String,
+}
+
+/// Every failure an operation can answer with. The status of each variant is the
+/// status table of the whole API; handlers build them with the constructors below.
+///
+/// An operation documents all of these statuses; the text of each operation says
+/// which ones it really gives.
+#[derive(ApiResponse, Debug)]
+pub enum ApiError {
+    /// The request is malformed (bad JSON, a missing or mistyped field or parameter).
+    #[oai(status = 400)]
+    BadRequest(Json<ErrorBody>),
+    /// No credentials, or bad, expired or revoked ones, or an account that is no
+    /// longer approved.
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<ErrorBody>,
+        /// Always `Bearer`.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
+    /// The caller is known but not allowed to do this.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// The resource does not exist.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The request conflicts with the current state (a duplicate, a running server).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The request body is larger than the configured limit.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// Well-formed input that breaks a business rule.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// An unexpected failure; the cause is in the server log, not here.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The server cannot do this on this platform.
+    #[oai(status = 501)]
+    NotImplemented(Json<ErrorBody>),
+    /// An upstream service (such as the Hugging Face Hub) failed.
+    #[oai(status = 502)]
+    BadGateway(Json<ErrorBody>),
+    /// A dependency (the store, a service manager) is not available right now.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+fn body(code: &str, detail: impl Into<String>) -> Json<ErrorBody> {
+    Json(ErrorBody {
+        detail: detail.into(),
+        code: code.to_owned(),
+    })
+}
+
+impl ApiError {
+    /// 400 with `code` and a sentence.
+    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
+        Self::BadRequest(body(code, detail))
+    }
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(code: &str, detail: impl Into<String>) -> Self {
+        Self::Unauthorized(body(code, detail), "Bearer".to_owned())
+    }
+    /// 403 with `code` and a sentence.
+    pub fn forbidden(code: &str, detail: impl Into<String>) -> Self {
+        Self::Forbidden(body(code, detail))
+    }
+    /// 404 with `code` and a sentence.
+    pub fn not_found(code: &str, detail: impl Into<String>) -> Self {
+        Self::NotFound(body(code, detail))
+    }
+    /// 409 with `code` and a sentence.
+    pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
+        Self::Conflict(body(code, detail))
+    }
+    /// 422 with `code` and a sentence.
+    pub fn unprocessable(code: &str, detail: impl Into<String>) -> Self {
+        Self::Unprocessable(body(code, detail))
+    }
+    /// 501 with `code` and a sentence.
+    pub fn not_implemented(code: &str, detail: impl Into<String>) -> Self {
+        Self::NotImplemented(body(code, detail))
+    }
+    /// 502 with `code` and a sentence.
+    pub fn bad_gateway(code: &str, detail: impl Into<String>) -> Self {
+        Self::BadGateway(body(code, detail))
+    }
+    /// 503 with `code` and a sentence.
+    pub fn unavailable(code: &str, detail: impl Into<String>) -> Self {
+        Self::Unavailable(body(code, detail))
+    }
+    /// 500 "Internal server error". The cause is logged here and never sent.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::Internal(body("internal_error", "Internal server error"))
+    }
+
+    /// The error body, whatever the status.
+    pub fn body(&self) -> &ErrorBody {
+        match self {
+            Self::BadRequest(b)
+            | Self::Unauthorized(b, _)
+            | Self::Forbidden(b)
+            | Self::NotFound(b)
+            | Self::Conflict(b)
+            | Self::PayloadTooLarge(b)
+            | Self::Unprocessable(b)
+            | Self::Internal(b)
+            | Self::NotImplemented(b)
+            | Self::BadGateway(b)
+            | Self::Unavailable(b) => &b.0,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let b = self.body();
+        write!(f, "{} ({})", b.detail, b.code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::IntoResponse;
+
+    #[test]
+    fn unauthorized_errors_carry_the_bearer_challenge() {
+        let resp = ApiError::unauthorized("x", "nope").into_response();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(
+            resp.headers().get("www-authenticate").map(|v| v.as_bytes()),
+            Some(&b"Bearer"[..])
+        );
+    }
+
+    #[test]
+    fn internal_errors_never_show_their_cause() {
+        let err = ApiError::internal("secret database detail");
+        assert_eq!(err.body().detail, "Internal server error");
+        assert_eq!(err.body().code, "internal_error");
+    }
+}

@@ -1,0 +1,19 @@
+//! Thin poem-openapi handlers, one file per resource. A handler authorises,
+//! converts input, calls one domain function and maps the result.
+
+pub mod health;
+pub mod system;
+
+use poem_openapi::Tags;
+
+/// The tags that group operations in the document.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Liveness and readiness probes (public).
+    Health,
+    /// Memory, host information and login services.
+    System,
+}
+
+/// The core's operations.
+pub type CoreApi = (health::HealthApi, system::SystemApi);

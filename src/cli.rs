@@ -1,0 +1,178 @@
+//! The command line: `serve` (default), `openapi`, `config check`, and offline
+//! administration of users (`user create | reset-password | list`).
+
+use std::{
+    io::{self, BufRead, IsTerminal},
+    path::PathBuf,
+    process::ExitCode,
+};
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    config::{self, Config, LogFormat},
+    plugins::{DefaultPlugins, PluginSet},
+    startup::{self, Application},
+};
+
+/// mlx-manager: manage local LLM model servers behind an authenticated API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// Config file (default: ./config.toml when present).
+    #[arg(long, global = true, env = "MLX_MANAGER_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Print the OpenAPI document.
+    Openapi {
+        /// Write it to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Inspect the configuration.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Administer users while the server is stopped (break-glass).
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+/// `config` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective values, secrets redacted.
+    Check,
+}
+
+/// `user` sub-commands. Passwords come from a prompt, or from stdin when it is
+/// not a terminal.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an approved user.
+    Create {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Make the user an administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a user's password (their existing tokens stop working).
+    ResetPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// List users.
+    List,
+}
+
+/// Parse the command line and run it.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> Result<(), String> {
+    let load = || Config::load(cli.config.as_deref()).map_err(|e| e.to_string());
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = load()?;
+            init_tracing(config.settings.server.log_format);
+            let app = Application::build(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
+        Command::Openapi { output } => {
+            let spec = startup::openapi_json() + "\n";
+            match output {
+                Some(path) => std::fs::write(&path, spec)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display())),
+                None => {
+                    print!("{spec}");
+                    Ok(())
+                }
+            }
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            let config = load()?;
+            print!("{}", effective_config(&config)?);
+            Ok(())
+        }
+        Command::User { command } => {
+            let config = load()?;
+            crate::admin::run(&config, command).await
+        }
+    }
+}
+
+/// The effective configuration as TOML, plugins included, secrets redacted.
+pub fn effective_config(config: &Config) -> Result<String, String> {
+    config
+        .check_plugin_names(&DefaultPlugins::names())
+        .map_err(|e| e.to_string())?;
+    let mut value = toml::Value::try_from(&config.settings).map_err(|e| e.to_string())?;
+    let plugins = DefaultPlugins::effective_config(config).map_err(|e| e.to_string())?;
+    if let toml::Value::Table(root) = &mut value {
+        let table = plugins
+            .into_iter()
+            .map(|(name, v)| (name.to_owned(), v))
+            .collect();
+        root.insert("plugins".into(), toml::Value::Table(table));
+    }
+    config::redact(&mut value);
+    toml::to_string_pretty(&value).map_err(|e| e.to_string())
+}
+
+/// Read a password: from a hidden prompt on a terminal, else the first line of stdin.
+pub fn read_password(prompt: &str) -> Result<String, String> {
+    if io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(prompt).map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Repeat: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

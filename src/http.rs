@@ -1,0 +1,123 @@
+//! HTTP plumbing around the API: the request body limit, JSON bodies for the
+//! framework's own errors, and one structured log line per request.
+
+use std::time::Instant;
+
+use mlx_manager_sdk::ErrorBody;
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::{StatusCode, header},
+};
+
+/// Refuses request bodies larger than the limit with 413, whether they announce a
+/// `Content-Length` or arrive chunked.
+pub struct BodyLimit(pub usize);
+
+impl<E: Endpoint> Middleware<E> for BodyLimit {
+    type Output = BodyLimitEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        BodyLimitEndpoint {
+            inner,
+            limit: self.0,
+        }
+    }
+}
+
+/// The endpoint made by [`BodyLimit`].
+pub struct BodyLimitEndpoint<E> {
+    inner: E,
+    limit: usize,
+}
+
+impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        match declared {
+            Some(len) if len > self.limit as u64 => return Err(too_large(self.limit)),
+            Some(_) => {}
+            None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+                let bytes = req
+                    .take_body()
+                    .into_bytes_limit(self.limit)
+                    .await
+                    .map_err(|_| too_large(self.limit))?;
+                req.set_body(bytes);
+            }
+            None => {}
+        }
+        self.inner.call(req).await
+    }
+}
+
+fn too_large(limit: usize) -> poem::Error {
+    poem::Error::from_string(
+        format!("Request body is larger than the limit of {limit} bytes"),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+}
+
+/// A JSON `{"detail","code"}` response for an error raised by the framework (a bad
+/// parameter, a missing route, a missing token...). Errors that already carry one of
+/// our responses pass through unchanged. 5xx causes are logged, never sent.
+pub async fn error_to_json(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let status = err.status();
+    let (code, detail) = match status {
+        StatusCode::UNAUTHORIZED => ("not_authenticated", "Not authenticated".to_owned()),
+        StatusCode::NOT_FOUND => ("not_found", "Not found".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", err.to_string()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", err.to_string()),
+        s if s.is_server_error() => {
+            tracing::error!(error = %err, status = s.as_u16(), "request failed");
+            ("internal_error", "Internal server error".to_owned())
+        }
+        _ => ("bad_request", err.to_string()),
+    };
+    json_error(status, code, detail)
+}
+
+/// A JSON error response with the given status, code and sentence.
+pub fn json_error(status: StatusCode, code: &str, detail: String) -> Response {
+    let body = ErrorBody {
+        detail,
+        code: code.to_owned(),
+    };
+    let text = serde_json::to_string(&body).unwrap_or_default();
+    let mut resp = Response::builder()
+        .status(status)
+        .content_type("application/json; charset=utf-8")
+        .body(text);
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    resp
+}
+
+/// Logs method, path (never the query string, which may hold a stream ticket),
+/// status and duration of every request.
+pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Result<Response> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let start = Instant::now();
+    let result = ep.call(req).await.map(IntoResponse::into_response);
+    let status = match &result {
+        Ok(resp) => resp.status(),
+        Err(err) => err.status(),
+    };
+    let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(%method, %path, status = status.as_u16(), elapsed_ms, "request");
+    result
+}

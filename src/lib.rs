@@ -1,0 +1,29 @@
+//! mlx-manager: a self-hosted server that manages local LLM model servers and
+//! protects every endpoint with a pluggable authentication layer.
+//!
+//! Architecture map (the README has the same words):
+//!
+//! - [`cli`]: `serve` | `openapi` | `config check` | `user ...` (offline admin).
+//! - [`config`]: one typed tree: defaults -> `config.toml` -> `MLX_MANAGER_*` env.
+//! - [`startup`]: `Application::build(config)` opens the store, runs migrations,
+//!   initialises plugins, composes routes and binds; `run_until_stopped()` serves.
+//! - [`store`]: SurrealDB through the `any` engine, and numbered migrations.
+//! - [`api`]: thin poem-openapi handlers, one file per resource.
+//! - [`system`]: host facts and login services. Domain code, no HTTP types.
+//! - [`plugins`]: compile-time composition of plugin crates (`plugins/*`); the
+//!   contract they implement is `mlx_manager_sdk`.
+//! - [`http`]: body limit, JSON errors for the framework's own failures, request logs.
+
+pub mod admin;
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod migrations;
+pub mod plugins;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod system;
+
+pub use mlx_manager_sdk as sdk;

@@ -1,0 +1,436 @@
+//! The skeleton: probes, docs, the committed document, body limit, JSON errors,
+//! fail-closed authentication, migrations and configuration.
+
+use std::path::Path;
+
+use figment::providers::{Format, Toml};
+use mlx_manager::{
+    config::{Config, Settings},
+    sdk::{Migration, Plugin, PluginContext, PluginError},
+    startup::{self, Application},
+    store,
+};
+use reqwest::StatusCode;
+
+use crate::helpers::{TestApp, assert_error, json, test_figment};
+
+#[tokio::test]
+async fn health_answers_healthy() {
+    let app = TestApp::spawn().await;
+    let resp = app.get("/health").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(json(resp).await, serde_json::json!({"status": "healthy"}));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn ready_answers_ready_when_the_store_answers() {
+    let app = TestApp::spawn().await;
+    let resp = app.get("/ready").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(json(resp).await, serde_json::json!({"status": "ready"}));
+}
+
+#[tokio::test]
+async fn the_docs_page_serves_swagger_ui_with_the_password_flow() {
+    let app = TestApp::spawn().await;
+    for path in ["/docs", "/docs/"] {
+        let resp = app.get(path).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let html = resp.text().await.expect("html");
+        assert!(html.contains("SwaggerUIBundle"), "{path} is Swagger UI");
+        assert!(
+            html.contains("/api/auth/login"),
+            "{path} embeds the token URL"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_served_document_equals_the_committed_file() {
+    let app = TestApp::spawn().await;
+    let resp = app.get("/openapi.json").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let served = resp.text().await.expect("text");
+    let committed = std::fs::read_to_string("openapi/openapi.json").expect("committed document");
+    assert!(
+        served.trim_end() == committed.trim_end(),
+        "GET /openapi.json differs from openapi/openapi.json; run `cargo run -- openapi --output openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn the_committed_document_is_up_to_date() {
+    let generated = startup::openapi_json();
+    let committed = std::fs::read_to_string("openapi/openapi.json").unwrap_or_default();
+    if generated.trim_end() != committed.trim_end() {
+        let first = generated
+            .lines()
+            .zip(committed.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(generated.lines().count().min(committed.lines().count()));
+        panic!(
+            "openapi/openapi.json is stale (first difference at line {}):\n  code:      {}\n  committed: {}\nRegenerate it with `cargo run -- openapi --output openapi/openapi.json`, then regenerate the TypeScript client (`npm run generate` in openapi/client).",
+            first + 1,
+            generated.lines().nth(first).unwrap_or("<end>"),
+            committed.lines().nth(first).unwrap_or("<end>"),
+        );
+    }
+}
+
+#[test]
+fn the_document_declares_the_oauth2_password_flow_and_a_bearer_scheme() {
+    let doc: serde_json::Value = serde_json::from_str(&startup::openapi_json()).expect("json");
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["OAuth2PasswordBearer"]["type"], "oauth2");
+    assert_eq!(
+        schemes["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"],
+        "/api/auth/login"
+    );
+    assert!(schemes["OAuth2PasswordBearer"]["flows"]["password"]["scopes"].is_object());
+    assert_eq!(schemes["BearerJWT"]["type"], "http");
+    assert_eq!(schemes["BearerJWT"]["scheme"], "bearer");
+    assert!(doc["components"]["schemas"]["ApiError"]["properties"]["detail"].is_object());
+}
+
+#[test]
+fn every_protected_operation_names_its_security_and_its_action() {
+    let doc: serde_json::Value = serde_json::from_str(&startup::openapi_json()).expect("json");
+    let public = ["getHealth", "getReady", "register", "login"];
+    let self_service = ["logout", "getMe", "changeMyPassword", "createStreamTicket"];
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{id} has a tag"
+            );
+            assert!(op["summary"].is_string(), "{id} has a summary");
+            if public.contains(&id) {
+                assert!(op.get("security").is_none(), "{id} is public");
+                continue;
+            }
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{id} has no security"));
+            assert!(
+                security
+                    .iter()
+                    .any(|s| s.get("OAuth2PasswordBearer").is_some()),
+                "{id} accepts the OAuth2 token"
+            );
+            assert!(op["responses"]["401"].is_object(), "{id} documents 401");
+            if !self_service.contains(&id) {
+                let description = op["description"].as_str().unwrap_or_default();
+                assert!(
+                    description.starts_with("Action: `"),
+                    "{id} names its action: {description}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413() {
+    let app = TestApp::spawn_with(|f| f.merge(("server.body_limit_bytes", 1024))).await;
+    let big = format!(
+        "{{\"email\":\"a@x.com\",\"password\":\"{}\"}}",
+        "x".repeat(2000)
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_error(
+        resp,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        None,
+    )
+    .await;
+
+    // The same body sent chunked, without a Content-Length, is refused too.
+    let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(big.into_bytes())]);
+    let resp = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .expect("request");
+    assert_error(
+        resp,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn framework_errors_are_json_with_a_sentence() {
+    let app = TestApp::spawn().await;
+    assert_error(
+        app.get("/nope").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    )
+    .await;
+    let resp = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body("{\"email\": 1, \"password\": \"long enough\"}")
+        .send()
+        .await
+        .expect("request");
+    assert_error(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+        Some("Invalid field `email`: invalid type: integer `1`, expected a string"),
+    )
+    .await;
+    let resp = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .expect("request");
+    assert_error(resp, StatusCode::BAD_REQUEST, "bad_request", None).await;
+    let resp = app.get("/api/system/memory").await;
+    assert_error(
+        resp,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+        Some("Not authenticated"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_an_authenticator_every_protected_call_is_401() {
+    let app = TestApp::spawn_plugins::<()>(|f| f).await;
+    let resp = app.get("/api/system/memory").await;
+    assert_error(resp, StatusCode::UNAUTHORIZED, "not_authenticated", None).await;
+    let resp = app.get_as("anything", "/api/system/info").await;
+    assert_error(resp, StatusCode::UNAUTHORIZED, "not_authenticated", None).await;
+    // The public probes still work.
+    assert_eq!(app.get("/health").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_follows_the_configured_origins() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .get(app.url("/health"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .expect("request");
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+
+    let app =
+        TestApp::spawn_with(|f| f.merge(("server.cors_origins", vec!["http://ui.example"]))).await;
+    let resp = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/auth/me"))
+        .header("origin", "http://ui.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        resp.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("http://ui.example")
+    );
+}
+
+#[tokio::test]
+async fn migrations_run_once_each() {
+    // The second migration would fail if it ran twice: the record already exists.
+    const ONCE: &[Migration] = &[
+        Migration {
+            version: 1,
+            name: "a table",
+            sql: "DEFINE TABLE counter SCHEMAFULL; DEFINE FIELD n ON counter TYPE int;",
+        },
+        Migration {
+            version: 2,
+            name: "a row",
+            sql: "CREATE counter:one SET n = 1;",
+        },
+    ];
+    let db = surrealdb::engine::any::connect("mem://")
+        .await
+        .expect("mem");
+    db.use_ns("t").use_db("t").await.expect("ns");
+    let sets = [("core", mlx_manager::migrations::CORE), ("demo", ONCE)];
+    store::migrate(&db, &sets).await.expect("first run");
+    store::migrate(&db, &sets)
+        .await
+        .expect("second run applies nothing");
+    let applied = store::applied(&db).await.expect("ledger");
+    let demo: Vec<_> = applied
+        .iter()
+        .filter(|m| m.scope == "demo")
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(demo, vec![1, 2], "{applied:?}");
+
+    // A third migration added later is applied on the next start, alone.
+    const MORE: &[Migration] = &[
+        ONCE[0],
+        ONCE[1],
+        Migration {
+            version: 3,
+            name: "another row",
+            sql: "CREATE counter:two SET n = 2;",
+        },
+    ];
+    store::migrate(&db, &[("demo", MORE)])
+        .await
+        .expect("third run");
+    let applied = store::applied(&db).await.expect("ledger");
+    assert_eq!(applied.iter().filter(|m| m.scope == "demo").count(), 3);
+}
+
+/// A plugin whose only migration is broken.
+struct BrokenPlugin;
+
+/// `[plugins.broken]` has no keys.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NoConfig {}
+
+impl Plugin for BrokenPlugin {
+    const NAME: &'static str = "broken";
+    const MIGRATIONS: &'static [Migration] = &[Migration {
+        version: 1,
+        name: "a broken statement",
+        sql: "DEFINE TABLE broken SCHEMAFULL; DEFINE FIELD n ON broken TYPE int; CREATE broken:1 SET n = 'not a number';",
+    }];
+    type Config = NoConfig;
+    type Api = ();
+
+    async fn init(_: NoConfig, _: &mut PluginContext) -> Result<Self, PluginError> {
+        Ok(BrokenPlugin)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_migration_stops_start_up_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config::from_figment(test_figment(dir.path())).expect("config");
+    let err = Application::<(BrokenPlugin,)>::build_with(config)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    let err = err.expect("start-up fails");
+    assert!(
+        err.contains("migration broken #1 (a broken statement) failed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not a number"),
+        "the store's reason is shown: {err}"
+    );
+}
+
+#[test]
+fn the_committed_config_file_documents_every_key_with_its_default() {
+    let text = std::fs::read_to_string("config.toml").expect("config.toml");
+    let config = Config::from_figment(Config::defaults().merge(Toml::file_exact("config.toml")))
+        .expect("config.toml parses");
+    assert_eq!(config.settings.server, Settings::default().server);
+    assert_eq!(
+        Settings {
+            plugins: Default::default(),
+            ..config.settings.clone()
+        },
+        Settings::default(),
+        "config.toml states the defaults"
+    );
+    let auth: mlx_manager_auth::config::AuthConfig = config.plugin("auth").expect("auth section");
+    assert_eq!(
+        auth,
+        Default::default(),
+        "[plugins.auth] states the defaults"
+    );
+
+    // Every key of the defaults appears in the file, set or commented out.
+    let defaults = toml::Value::try_from(Settings::default()).expect("toml");
+    let auth =
+        toml::Value::try_from(mlx_manager_auth::config::AuthConfig::default()).expect("toml");
+    let mut keys = Vec::new();
+    collect_keys(&defaults, &mut keys);
+    collect_keys(&auth, &mut keys);
+    for key in [
+        "url",
+        "username",
+        "password",
+        "working_dir",
+        "token",
+        "organization",
+        "jwt_private_key_path",
+        "jwt_public_key_path",
+        "email",
+        "password_file",
+    ] {
+        keys.push(key.to_owned());
+    }
+    for key in keys {
+        let documented = text.lines().any(|l| {
+            let l = l.trim_start_matches(['#', ' ']);
+            l.starts_with(&format!("{key} =")) || l.contains(&format!(".{key} ="))
+        });
+        assert!(documented, "config.toml does not document `{key}`");
+    }
+}
+
+fn collect_keys(value: &toml::Value, out: &mut Vec<String>) {
+    if let toml::Value::Table(t) = value {
+        for (k, v) in t {
+            if v.is_table() {
+                collect_keys(v, out);
+            } else {
+                out.push(k.clone());
+            }
+        }
+    }
+}
+
+#[test]
+fn config_check_prints_the_effective_config_without_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let figment = crate::helpers::with_fast_hashing(test_figment(dir.path()))
+        .merge((
+            "plugins.auth.jwt_secret",
+            "a-very-secret-value-that-is-long-enough",
+        ))
+        .merge(("database.password", "db-password"));
+    let config = Config::from_figment(figment).expect("config");
+    let text = mlx_manager::cli::effective_config(&config).expect("effective config");
+    assert!(!text.contains("a-very-secret-value"), "{text}");
+    assert!(!text.contains("db-password"), "{text}");
+    assert!(text.contains("<redacted>"), "{text}");
+    assert!(
+        text.contains("memory_kib = 1024"),
+        "plugin sections are shown: {text}"
+    );
+    assert!(Path::new("config.toml").exists());
+}

@@ -1,0 +1,252 @@
+//! `TestApp`: the real application on port 0 with a fresh `mem://` store and a
+//! temporary data directory, plus typed request helpers per endpoint family.
+
+use std::time::Duration;
+
+use figment::Figment;
+use mlx_manager::{config::Config, plugins::PluginSet, startup::Application};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// A running application.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// A client without cookies or redirects.
+    pub client: reqwest::Client,
+    /// The data directory (deleted on drop).
+    pub data_dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// The test settings: port 0, `mem://` and a temporary data directory.
+pub fn test_figment(data_dir: &std::path::Path) -> Figment {
+    Config::defaults()
+        .merge(("server.port", 0))
+        .merge(("database.url", "mem://"))
+        .merge(("paths.data_dir", data_dir.join("data")))
+        .merge(("paths.hf_cache", data_dir.join("hub")))
+}
+
+/// Cheap Argon2 parameters, so that tests stay fast (a test that needs the real
+/// cost sets them back).
+pub fn with_fast_hashing(figment: Figment) -> Figment {
+    figment
+        .merge(("plugins.auth.argon2.memory_kib", 1024))
+        .merge(("plugins.auth.argon2.iterations", 1))
+}
+
+impl TestApp {
+    /// The app with default plugins and test settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|f| f).await
+    }
+
+    /// The app with default plugins and test settings changed by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(Figment) -> Figment) -> Self {
+        Self::spawn_plugins::<mlx_manager::plugins::DefaultPlugins>(|f| {
+            configure(with_fast_hashing(f))
+        })
+        .await
+    }
+
+    /// The app with the plugin set `P` (`()` for none).
+    pub async fn spawn_plugins<P: PluginSet>(configure: impl FnOnce(Figment) -> Figment) -> Self {
+        init_test_logs();
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let config =
+            Config::from_figment(configure(test_figment(data_dir.path()))).expect("config");
+        let app = Application::<P>::build_with(config)
+            .await
+            .expect("app builds");
+        let port = app.port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client");
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            client,
+            data_dir,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Stop the app and wait until it has shut down completely.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(30), server)
+                .await
+                .expect("shutdown within 30 s")
+                .expect("server task")
+                .expect("server ran");
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET path` with a bearer token.
+    pub async fn get_as(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `method path` with a bearer token and an optional JSON body.
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    // ---- auth ----
+
+    /// `POST /api/auth/register`.
+    pub async fn register(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/auth/register"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /api/auth/login` with the form Swagger UI sends.
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/auth/login"))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", password),
+                ("scope", ""),
+            ])
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Log in and return the access token (panics unless 200).
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let resp = self.login(email, password).await;
+        assert_eq!(resp.status(), StatusCode::OK, "login of {email}");
+        let body: Value = resp.json().await.expect("json");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// Register the first account (the admin) and return its token.
+    pub async fn admin_token(&self) -> String {
+        let resp = self.register(ADMIN, PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        self.token(ADMIN, PASSWORD).await
+    }
+
+    /// Register `email` and have the admin approve it; returns (user id, token).
+    pub async fn approved_user(&self, admin_token: &str, email: &str) -> (String, String) {
+        let resp = self.register(email, PASSWORD).await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let user: Value = resp.json().await.expect("json");
+        let id = user["id"].as_str().expect("id").to_owned();
+        let resp = self
+            .send_as(
+                admin_token,
+                reqwest::Method::PUT,
+                &format!("/api/auth/users/{id}"),
+                Some(json!({"status": "approved"})),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let token = self.token(email, PASSWORD).await;
+        (id, token)
+    }
+}
+
+/// With `TEST_LOG=1`, the app's logs go to the test output (`RUST_LOG` filters).
+fn init_test_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The first account's email.
+pub const ADMIN: &str = "admin@example.com";
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The JSON body of a response.
+pub async fn json(resp: Response) -> Value {
+    resp.json().await.expect("json body")
+}
+
+/// Assert an error response: status, `code`, and (when given) `detail`.
+pub async fn assert_error(resp: Response, status: StatusCode, code: &str, detail: Option<&str>) {
+    assert_eq!(resp.status(), status, "status");
+    if status == StatusCode::UNAUTHORIZED {
+        assert_eq!(
+            resp.headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer"),
+            "401 carries WWW-Authenticate: Bearer"
+        );
+    }
+    let body = json(resp).await;
+    assert_eq!(body["code"], code, "code in {body}");
+    if let Some(detail) = detail {
+        assert_eq!(body["detail"], detail, "detail in {body}");
+    }
+}

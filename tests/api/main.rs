@@ -1,0 +1,10 @@
+//! Black-box tests: each spawns the real app on port 0 with a `mem://` store
+//! through `TestApp`, and talks to it over HTTP on loopback.
+
+// Helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod auth;
+mod foundation;
+mod helpers;
+mod users;
