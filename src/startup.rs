@@ -18,7 +18,6 @@ use poem::{
     middleware::{CatchPanic, Cors},
 };
 use poem_openapi::OpenApiService;
-use tokio_util::sync::CancellationToken;
 
 use crate::{
     api::CoreApi,
@@ -106,11 +105,7 @@ impl<P: PluginSet> Application<P> {
 
         let mut ctx = PluginContext::new(db.clone(), data_dir.clone());
         let plugins = P::init(&config, &mut ctx).await?;
-        let state = Arc::new(AppState {
-            settings: settings.clone(),
-            db,
-            shutdown: CancellationToken::new(),
-        });
+        let state = AppState::start(settings.clone(), db, data_dir).await?;
 
         let api = api_service::<P>();
         let spec = api.spec();
@@ -180,6 +175,7 @@ impl<P: PluginSet> Application<P> {
         let served = Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(self.app, stop, Some(GRACEFUL_TIMEOUT))
             .await;
+        self.state.stop().await;
         P::shutdown(&self.plugins).await;
         tracing::info!("stopped");
         served

@@ -1,11 +1,12 @@
-//! `AppState`: what every core handler reaches through `Data<&Arc<AppState>>`.
+//! `AppState`: what every core handler reaches through `Data<&Arc<AppState>>`,
+//! started before the server binds and stopped after it has stopped serving.
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use mlx_manager_sdk::Db;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Settings;
+use crate::{config::Settings, startup::StartupError};
 
 /// Shared state of the running application.
 pub struct AppState {
@@ -13,6 +14,29 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The store.
     pub db: Db,
+    /// The data directory (created, owner-only).
+    pub data_dir: PathBuf,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
     pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Start the core's services over an opened, migrated store.
+    pub async fn start(
+        settings: Arc<Settings>,
+        db: Db,
+        data_dir: PathBuf,
+    ) -> Result<Arc<Self>, StartupError> {
+        Ok(Arc::new(Self {
+            settings,
+            db,
+            data_dir,
+            shutdown: CancellationToken::new(),
+        }))
+    }
+
+    /// Stop what the core started (called once the server no longer serves).
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+    }
 }
