@@ -9,7 +9,9 @@
 //!   initialises plugins, composes routes and binds; `run_until_stopped()` serves.
 //! - [`store`]: SurrealDB through the `any` engine, and numbered migrations.
 //! - [`api`]: thin poem-openapi handlers, one file per resource.
-//! - [`system`]: host facts and login services. Domain code, no HTTP types.
+//! - [`profiles`], [`servers`], [`system`]: domain and infrastructure (profiles
+//!   in the store, the model-server supervisor, host facts and login services);
+//!   no HTTP types inside.
 //! - [`plugins`]: compile-time composition of plugin crates (`plugins/*`); the
 //!   contract they implement is `mlx_manager_sdk`.
 //! - [`http`]: body limit, JSON errors for the framework's own failures, request logs.
@@ -21,6 +23,8 @@ pub mod config;
 pub mod http;
 pub mod migrations;
 pub mod plugins;
+pub mod profiles;
+pub mod servers;
 pub mod startup;
 pub mod state;
 pub mod store;

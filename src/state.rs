@@ -6,7 +6,12 @@ use std::{path::PathBuf, sync::Arc};
 use mlx_manager_sdk::Db;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Settings, startup::StartupError};
+use crate::{
+    config::{ConfigError, Settings},
+    profiles::Profiles,
+    servers::{Supervisor, command::Template},
+    startup::StartupError,
+};
 
 /// Shared state of the running application.
 pub struct AppState {
@@ -18,6 +23,10 @@ pub struct AppState {
     pub data_dir: PathBuf,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
     pub shutdown: CancellationToken,
+    /// Server profiles.
+    pub profiles: Profiles,
+    /// Model-server processes.
+    pub supervisor: Arc<Supervisor>,
 }
 
 impl AppState {
@@ -27,7 +36,21 @@ impl AppState {
         db: Db,
         data_dir: PathBuf,
     ) -> Result<Arc<Self>, StartupError> {
+        let template =
+            Template::new(&settings.servers).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let supervisor = Supervisor::new(
+            template,
+            settings.servers.clone(),
+            data_dir.clone(),
+            db.clone(),
+        );
+        supervisor
+            .reconcile()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         Ok(Arc::new(Self {
+            profiles: Profiles::new(db.clone(), settings.servers.port_start),
+            supervisor,
             settings,
             db,
             data_dir,
@@ -38,5 +61,6 @@ impl AppState {
     /// Stop what the core started (called once the server no longer serves).
     pub async fn stop(&self) {
         self.shutdown.cancel();
+        self.supervisor.stop_all().await;
     }
 }

@@ -2,6 +2,8 @@
 //! converts input, calls one domain function and maps the result.
 
 pub mod health;
+pub mod profiles;
+pub mod servers;
 pub mod system;
 
 use poem_openapi::Tags;
@@ -11,9 +13,18 @@ use poem_openapi::Tags;
 pub enum ApiTags {
     /// Liveness and readiness probes (public).
     Health,
+    /// Server profiles: how to run one model server.
+    Profiles,
+    /// Model-server processes: start, stop, health, status, logs.
+    Servers,
     /// Memory, host information and login services.
     System,
 }
 
 /// The core's operations.
-pub type CoreApi = (health::HealthApi, system::SystemApi);
+pub type CoreApi = (
+    health::HealthApi,
+    profiles::ProfilesApi,
+    servers::ServersApi,
+    system::SystemApi,
+);

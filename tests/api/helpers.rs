@@ -250,3 +250,147 @@ pub async fn assert_error(resp: Response, status: StatusCode, code: &str, detail
         assert_eq!(body["detail"], detail, "detail in {body}");
     }
 }
+
+// ---- profiles and servers ----
+
+/// The fake model server built with the project (`src/bin/fake-model-server.rs`).
+pub const FAKE_SERVER: &str = env!("CARGO_BIN_EXE_fake-model-server");
+
+/// Run the fake model server as the model-server program, with short timeouts.
+pub fn with_fake_servers(figment: Figment) -> Figment {
+    figment
+        .merge(("servers.program", FAKE_SERVER))
+        .merge((
+            "servers.args",
+            vec![
+                "--model-path",
+                "{model_path}",
+                "--port",
+                "{port}",
+                "--host",
+                "{host}",
+                "--model-type",
+                "{model_type}",
+            ],
+        ))
+        .merge(("servers.start_grace", "200ms"))
+        .merge(("servers.start_timeout", "20s"))
+        .merge(("servers.stop_timeout", "2s"))
+        .merge(("servers.health_timeout", "1s"))
+}
+
+/// A free port on loopback.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+impl TestApp {
+    /// `POST /api/profiles`; panics unless 201. Returns the profile.
+    pub async fn create_profile(&self, token: &str, name: &str, model_path: &str) -> Value {
+        let body = json!({"name": name, "model_path": model_path, "port": free_port()});
+        let resp = self
+            .send_as(token, reqwest::Method::POST, "/api/profiles", Some(body))
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "create profile {name}");
+        json(resp).await
+    }
+
+    /// `POST /api/servers/{id}/<action>`.
+    pub async fn server_action(&self, token: &str, id: &str, action: &str) -> Response {
+        self.send_as(
+            token,
+            reqwest::Method::POST,
+            &format!("/api/servers/{id}/{action}"),
+            None,
+        )
+        .await
+    }
+
+    /// `GET /api/servers/{id}/status` as JSON.
+    pub async fn server_status(&self, token: &str, id: &str) -> Value {
+        let resp = self
+            .get_as(token, &format!("/api/servers/{id}/status"))
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        json(resp).await
+    }
+
+    /// Open an event stream at `path` (with a token, or none for ticket URLs).
+    pub async fn events(&self, token: Option<&str>, path: &str) -> Sse {
+        let mut req = self.client.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.expect("request");
+        assert_eq!(resp.status(), StatusCode::OK, "event stream {path}");
+        assert!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/event-stream"))
+        );
+        Sse {
+            resp,
+            buf: String::new(),
+        }
+    }
+}
+
+/// A server-sent event stream read by a test.
+pub struct Sse {
+    resp: Response,
+    buf: String,
+}
+
+impl Sse {
+    /// The next event's JSON data, or `None` when the stream ends or nothing comes
+    /// within `within`.
+    pub async fn next(&mut self, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let event: String = self.buf.drain(..end + 2).collect();
+                let data: Vec<&str> = event
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return serde_json::from_str(&data.join("\n")).ok();
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.resp.chunk())
+                .await
+                .ok()?
+                .ok()??;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Read events until one satisfies `want` (panics after `within`).
+    pub async fn until(&mut self, within: Duration, want: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Some(event) if want(&event) => return event,
+                Some(_) => {}
+                None => panic!("the stream ended or stalled before the expected event"),
+            }
+        }
+    }
+}
+
+/// Poll `check` until it holds, or panic after `within`.
+pub async fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

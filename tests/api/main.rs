@@ -7,4 +7,6 @@
 mod auth;
 mod foundation;
 mod helpers;
+mod profiles;
+mod servers;
 mod users;

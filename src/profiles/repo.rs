@@ -1,0 +1,297 @@
+//! `Profiles`: the profile table (SCHEMAFULL, UNIQUE name and UNIQUE port).
+
+use chrono::{DateTime, Utc};
+use mlx_manager_sdk::{Db, store::is_unique_violation};
+use surrealdb::types::{RecordId, RecordIdKey, SurrealValue, Value};
+
+use super::model::{
+    LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfilePatch, ProfileValues,
+};
+
+/// The core migration that creates the table.
+pub const MIGRATION_SQL: &str = "
+DEFINE TABLE profile SCHEMAFULL;
+DEFINE FIELD name ON profile TYPE string;
+DEFINE FIELD description ON profile TYPE option<string>;
+DEFINE FIELD model_path ON profile TYPE string;
+DEFINE FIELD model_type ON profile TYPE string ASSERT $value IN ['lm', 'multimodal'];
+DEFINE FIELD port ON profile TYPE int ASSERT $value >= 1024 AND $value <= 65535;
+DEFINE FIELD host ON profile TYPE string;
+DEFINE FIELD context_length ON profile TYPE option<int>;
+DEFINE FIELD max_concurrency ON profile TYPE int;
+DEFINE FIELD queue_timeout ON profile TYPE int;
+DEFINE FIELD queue_size ON profile TYPE int;
+DEFINE FIELD tool_call_parser ON profile TYPE option<string>;
+DEFINE FIELD reasoning_parser ON profile TYPE option<string>;
+DEFINE FIELD message_converter ON profile TYPE option<string>;
+DEFINE FIELD enable_auto_tool_choice ON profile TYPE bool;
+DEFINE FIELD trust_remote_code ON profile TYPE bool;
+DEFINE FIELD chat_template_file ON profile TYPE option<string>;
+DEFINE FIELD log_level ON profile TYPE string;
+DEFINE FIELD log_file ON profile TYPE option<string>;
+DEFINE FIELD no_log_file ON profile TYPE bool;
+DEFINE FIELD auto_start ON profile TYPE bool;
+DEFINE FIELD system_prompt ON profile TYPE option<string>;
+DEFINE FIELD service_installed ON profile TYPE bool;
+DEFINE FIELD created_at ON profile TYPE datetime;
+DEFINE FIELD updated_at ON profile TYPE datetime;
+DEFINE INDEX profile_name_unique ON profile FIELDS name UNIQUE;
+DEFINE INDEX profile_port_unique ON profile FIELDS port UNIQUE;
+";
+
+/// The stored shape of a profile.
+#[derive(Debug, Clone, SurrealValue)]
+struct Row {
+    name: String,
+    description: Option<String>,
+    model_path: String,
+    model_type: String,
+    port: i64,
+    host: String,
+    context_length: Option<i64>,
+    max_concurrency: i64,
+    queue_timeout: i64,
+    queue_size: i64,
+    tool_call_parser: Option<String>,
+    reasoning_parser: Option<String>,
+    message_converter: Option<String>,
+    enable_auto_tool_choice: bool,
+    trust_remote_code: bool,
+    chat_template_file: Option<String>,
+    log_level: String,
+    log_file: Option<String>,
+    no_log_file: bool,
+    auto_start: bool,
+    system_prompt: Option<String>,
+    service_installed: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// A stored row with its id.
+#[derive(Debug, Clone, SurrealValue)]
+struct Stored {
+    id: RecordId,
+    #[surreal(flatten)]
+    row: Row,
+}
+
+impl Row {
+    fn new(v: &ProfileValues, service_installed: bool, created_at: DateTime<Utc>) -> Self {
+        Self {
+            name: v.name.clone(),
+            description: v.description.clone(),
+            model_path: v.model_path.clone(),
+            model_type: v.model_type.as_str().into(),
+            port: i64::from(v.port),
+            host: v.host.clone(),
+            context_length: v.context_length.map(i64::from),
+            max_concurrency: i64::from(v.max_concurrency),
+            queue_timeout: i64::from(v.queue_timeout),
+            queue_size: i64::from(v.queue_size),
+            tool_call_parser: v.tool_call_parser.clone(),
+            reasoning_parser: v.reasoning_parser.clone(),
+            message_converter: v.message_converter.clone(),
+            enable_auto_tool_choice: v.enable_auto_tool_choice,
+            trust_remote_code: v.trust_remote_code,
+            chat_template_file: v.chat_template_file.clone(),
+            log_level: v.log_level.as_str().into(),
+            log_file: v.log_file.clone(),
+            no_log_file: v.no_log_file,
+            auto_start: v.auto_start,
+            system_prompt: v.system_prompt.clone(),
+            service_installed,
+            created_at,
+            updated_at: Utc::now(),
+        }
+    }
+}
+
+impl From<Stored> for Profile {
+    fn from(s: Stored) -> Self {
+        let r = s.row;
+        let clamp = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+        Profile {
+            id: key(&s.id),
+            values: ProfileValues {
+                name: r.name,
+                description: r.description,
+                model_path: r.model_path,
+                model_type: ModelType::parse(&r.model_type),
+                port: u16::try_from(r.port).unwrap_or_default(),
+                host: r.host,
+                context_length: r.context_length.map(clamp),
+                max_concurrency: clamp(r.max_concurrency),
+                queue_timeout: clamp(r.queue_timeout),
+                queue_size: clamp(r.queue_size),
+                tool_call_parser: r.tool_call_parser,
+                reasoning_parser: r.reasoning_parser,
+                message_converter: r.message_converter,
+                enable_auto_tool_choice: r.enable_auto_tool_choice,
+                trust_remote_code: r.trust_remote_code,
+                chat_template_file: r.chat_template_file,
+                log_level: LogLevel::parse(&r.log_level),
+                log_file: r.log_file,
+                no_log_file: r.no_log_file,
+                auto_start: r.auto_start,
+                system_prompt: r.system_prompt,
+            },
+            service_installed: r.service_installed,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+fn key(id: &RecordId) -> String {
+    match &id.key {
+        RecordIdKey::String(s) => s.clone(),
+        RecordIdKey::Number(n) => n.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Whether `id` can be a profile id (URL-safe, bounded); others are simply not found.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn map_write(err: surrealdb::Error) -> ProfileError {
+    if is_unique_violation(&err) {
+        if err.message().contains("profile_port_unique") {
+            return ProfileError::PortTaken;
+        }
+        return ProfileError::NameTaken;
+    }
+    ProfileError::Store(err)
+}
+
+/// The profile repository.
+#[derive(Clone)]
+pub struct Profiles {
+    db: Db,
+    port_start: u16,
+}
+
+impl Profiles {
+    /// Profiles in `db`; `next_port` starts at `port_start`.
+    pub fn new(db: Db, port_start: u16) -> Self {
+        Self { db, port_start }
+    }
+
+    /// Every profile, ordered by name.
+    pub async fn list(&self) -> Result<Vec<Profile>, ProfileError> {
+        let rows: Vec<Stored> = self
+            .db
+            .query("SELECT * FROM profile ORDER BY name")
+            .await?
+            .take(0)?;
+        Ok(rows.into_iter().map(Profile::from).collect())
+    }
+
+    /// One profile.
+    pub async fn get(&self, id: &str) -> Result<Profile, ProfileError> {
+        if !is_valid_id(id) {
+            return Err(ProfileError::NotFound);
+        }
+        let row: Option<Stored> = self.db.select(("profile", id)).await?;
+        row.map(Profile::from).ok_or(ProfileError::NotFound)
+    }
+
+    /// The lowest port at or above the configured start that no profile uses.
+    pub async fn next_port(&self) -> Result<u16, ProfileError> {
+        let used: Vec<i64> = self
+            .db
+            .query("SELECT VALUE port FROM profile WHERE port >= $start ORDER BY port")
+            .bind(("start", i64::from(self.port_start)))
+            .await?
+            .take(0)?;
+        let mut candidate = i64::from(self.port_start);
+        for port in used {
+            if port > candidate {
+                break;
+            }
+            if port == candidate {
+                candidate += 1;
+            }
+        }
+        u16::try_from(candidate).map_err(|_| ProfileError::NoFreePort(self.port_start))
+    }
+
+    /// Create a profile (on the next free port when none is given).
+    pub async fn create(&self, new: NewProfile) -> Result<Profile, ProfileError> {
+        let default_port = match new.port {
+            Some(_) => self.port_start,
+            None => self.next_port().await?,
+        };
+        let values = ProfileValues::from_new(new, default_port)?;
+        self.insert(&values).await
+    }
+
+    async fn insert(&self, values: &ProfileValues) -> Result<Profile, ProfileError> {
+        let row = Row::new(values, false, Utc::now());
+        let created: Option<Stored> = self
+            .db
+            .create("profile")
+            .content(row)
+            .await
+            .map_err(map_write)?;
+        created
+            .map(Profile::from)
+            .ok_or_else(|| ProfileError::Invalid("the store did not return the new profile".into()))
+    }
+
+    /// Apply a partial update; every resulting value is checked again.
+    pub async fn update(&self, id: &str, patch: ProfilePatch) -> Result<Profile, ProfileError> {
+        let current = self.get(id).await?;
+        let values = current.values.patched(patch)?;
+        let row = Row::new(&values, current.service_installed, current.created_at);
+        let updated: Option<Stored> = self
+            .db
+            .update(("profile", id))
+            .content(row)
+            .await
+            .map_err(map_write)?;
+        updated.map(Profile::from).ok_or(ProfileError::NotFound)
+    }
+
+    /// Record whether a login service is installed for the profile.
+    pub async fn set_service_installed(
+        &self,
+        id: &str,
+        installed: bool,
+    ) -> Result<Profile, ProfileError> {
+        let mut r = self
+            .db
+            .query("UPDATE ONLY type::record('profile', $id) SET service_installed = $installed RETURN AFTER")
+            .bind(("id", id.to_owned()))
+            .bind(("installed", installed))
+            .await?;
+        let row: Option<Stored> = r.take(0)?;
+        row.map(Profile::from).ok_or(ProfileError::NotFound)
+    }
+
+    /// A copy named `new_name` on the next free port, with `auto_start` off.
+    pub async fn duplicate(&self, id: &str, new_name: &str) -> Result<Profile, ProfileError> {
+        let source = self.get(id).await?;
+        let mut values = source.values.clone();
+        values.name = new_name.to_owned();
+        values.port = self.next_port().await?;
+        values.auto_start = false;
+        let values = values.patched(ProfilePatch::default())?;
+        self.insert(&values).await
+    }
+
+    /// Delete a profile.
+    pub async fn delete(&self, id: &str) -> Result<(), ProfileError> {
+        if !is_valid_id(id) {
+            return Err(ProfileError::NotFound);
+        }
+        let deleted: Option<Stored> = self.db.delete(("profile", id)).await?;
+        deleted.map(|_| ()).ok_or(ProfileError::NotFound)
+    }
+}

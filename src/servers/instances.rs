@@ -1,0 +1,74 @@
+//! Running instances recorded in the store, so that after a restart the manager
+//! can tell which recorded processes still run (and adopt them).
+
+use chrono::{DateTime, Utc};
+use mlx_manager_sdk::Db;
+use surrealdb::types::{RecordId, RecordIdKey, SurrealValue, Value};
+
+/// The core migration that creates the table (record key: the profile id).
+pub const MIGRATION_SQL: &str = "
+DEFINE TABLE server_instance SCHEMAFULL;
+DEFINE FIELD pid ON server_instance TYPE int;
+DEFINE FIELD port ON server_instance TYPE int;
+DEFINE FIELD host ON server_instance TYPE string;
+DEFINE FIELD profile_name ON server_instance TYPE string;
+DEFINE FIELD model_path ON server_instance TYPE string;
+DEFINE FIELD process_start ON server_instance TYPE option<int>;
+DEFINE FIELD started_at ON server_instance TYPE datetime;
+";
+
+/// A recorded instance.
+#[derive(Debug, Clone, PartialEq, SurrealValue)]
+pub struct Instance {
+    /// Process id (also the process group id).
+    pub pid: i64,
+    /// Port the server listens on.
+    pub port: i64,
+    /// Host the server listens on.
+    pub host: String,
+    /// The profile's name when started.
+    pub profile_name: String,
+    /// The model it serves.
+    pub model_path: String,
+    /// The process's start time (seconds since the epoch), to recognise it.
+    pub process_start: Option<i64>,
+    /// When the manager started it.
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, SurrealValue)]
+struct Stored {
+    id: RecordId,
+    #[surreal(flatten)]
+    instance: Instance,
+}
+
+/// Record (or replace) the instance of `profile_id`.
+pub async fn record(db: &Db, profile_id: &str, instance: Instance) -> Result<(), surrealdb::Error> {
+    let _: Option<Instance> = db
+        .upsert(("server_instance", profile_id))
+        .content(instance)
+        .await?;
+    Ok(())
+}
+
+/// Forget the instance of `profile_id`.
+pub async fn clear(db: &Db, profile_id: &str) -> Result<(), surrealdb::Error> {
+    let _: Option<Instance> = db.delete(("server_instance", profile_id)).await?;
+    Ok(())
+}
+
+/// Every recorded instance, by profile id.
+pub async fn all(db: &Db) -> Result<Vec<(String, Instance)>, surrealdb::Error> {
+    let rows: Vec<Stored> = db.select("server_instance").await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| {
+            let id = match s.id.key {
+                RecordIdKey::String(k) => k,
+                other => format!("{other:?}"),
+            };
+            (id, s.instance)
+        })
+        .collect())
+}
