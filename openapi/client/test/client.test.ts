@@ -14,6 +14,16 @@ const PASSWORD = 'correct horse battery';
 const ADMIN = 'admin@example.com';
 const USER = 'user@example.com';
 
+test('the SDK exports one function per operationId in the document', () => {
+  const ids = Object.values(openapiDocument().paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
+  const exported = sdk as unknown as Record<string, unknown>;
+  assert.ok(ids.length > 0);
+  assert.deepEqual(
+    ids.filter((id) => typeof exported[id ?? ''] !== 'function'),
+    [],
+  );
+});
+
 describe('TypeScript client against a live server', () => {
   let server: RunningServer;
 

@@ -58,7 +58,7 @@ async function buildBinary(): Promise<{ path: string; cleanup: () => Promise<voi
     env: { ...process.env, CARGO_TARGET_DIR: targetDir },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  console.log(`# built mlx-manager in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`built mlx-manager in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return { path: dest, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -106,14 +106,23 @@ export async function startServer(): Promise<RunningServer> {
   child.stdout?.on('data', (b: Buffer) => (log += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (log += b.toString()));
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+  // Never leave the server behind, even when the test process is interrupted.
   const killOnExit = () => child.kill('SIGKILL');
+  const killAndDie = (signal: NodeJS.Signals) => {
+    child.kill('SIGKILL');
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
   process.once('exit', killOnExit);
+  process.once('SIGINT', killAndDie);
+  process.once('SIGTERM', killAndDie);
 
   const server: RunningServer = {
     baseUrl: `http://127.0.0.1:${port}`,
     output: () => log,
     async stop() {
       process.removeListener('exit', killOnExit);
+      process.removeListener('SIGINT', killAndDie);
+      process.removeListener('SIGTERM', killAndDie);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), STOP_DEADLINE_MS);
