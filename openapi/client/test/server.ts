@@ -10,7 +10,7 @@
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -110,6 +110,7 @@ export async function startServer(): Promise<RunningServer> {
   const killOnExit = () => child.kill('SIGKILL');
   const killAndDie = (signal: NodeJS.Signals) => {
     child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('exit', killOnExit);
