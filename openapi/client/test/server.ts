@@ -4,7 +4,7 @@
  * directory with no `config.toml`. `stop()` ends it (SIGTERM, then SIGKILL).
  *
  * The binary is `$MLX_MANAGER_BIN` when set; otherwise it is built with
- * `cargo build --bin mlx-manager` under `flock /tmp/mlx-cargo.lock` (one cargo
+ * `cargo build --bin mlx-manager` under `flock --close /tmp/mlx-cargo.lock` (one cargo
  * at a time on a shared machine) and copied out of the shared target directory
  * while the lock is held, so another worktree's build cannot swap it.
  */
@@ -50,7 +50,7 @@ async function buildBinary(): Promise<{ path: string; cleanup: () => Promise<voi
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/mlx-manager/target');
   const script = 'cargo build --quiet --bin mlx-manager && cp "$CARGO_TARGET_DIR/debug/mlx-manager" "$1"';
   const [cmd, args] = hasFlock()
-    ? ['flock', [CARGO_LOCK, 'sh', '-c', script, 'sh', dest]]
+    ? ['flock', ['--close', CARGO_LOCK, 'sh', '-c', script, 'sh', dest]]
     : ['sh', ['-c', script, 'sh', dest]];
   const started = Date.now();
   execFileSync(cmd, args, {
