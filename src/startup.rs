@@ -17,7 +17,7 @@ use poem::{
     listener::TcpAcceptor,
     middleware::{CatchPanic, Cors},
 };
-use poem_openapi::OpenApiService;
+use poem_openapi::{LicenseObject, OpenApiService};
 
 use crate::{
     api::CoreApi,
@@ -66,6 +66,7 @@ pub fn api_service<P: PluginSet>() -> OpenApiService<(CoreApi, P::Api), ()> {
         env!("CARGO_PKG_VERSION"),
     )
     .description(API_DESCRIPTION)
+    .license(LicenseObject::new(env!("CARGO_PKG_LICENSE")))
 }
 
 /// The OpenAPI document (JSON) of this build, as committed in `openapi/openapi.json`.

@@ -1,0 +1,134 @@
+/**
+ * The mlx-manager API client: the SDK generated from `../openapi.json` (one
+ * function per operationId, re-exported here) plus a small hand-written layer:
+ *
+ * - `createApiClient({ baseUrl, tokenStore, onUnauthorized })` gives a client
+ *   whose middleware sends `Authorization: Bearer <token>` from the token store
+ *   and, when a request that carried the stored token gets 401 (expired,
+ *   revoked, or the account was disabled), clears the store and calls
+ *   `onUnauthorized`.
+ * - `api.login(email, password)` posts the OAuth2 password grant as a form
+ *   (`grant_type=password&username=...&password=...`) and stores the token.
+ *
+ * ```ts
+ * import { createApiClient, getMe } from '@mlx-manager/client';
+ * const api = createApiClient({ baseUrl: 'http://127.0.0.1:8080', onUnauthorized: () => showLogin() });
+ * await api.login('me@example.com', 'secret-password');
+ * const { data: me } = await getMe({ client: api.client });
+ * ```
+ */
+
+import { type Client, createClient, createConfig } from './generated/client/index.js';
+import { login as loginOperation, logout as logoutOperation } from './generated/sdk.gen.js';
+import type { ApiError, Token } from './generated/types.gen.js';
+
+export * from './generated/index.js';
+export { client as defaultClient } from './generated/client.gen.js';
+export type { Client } from './generated/client/index.js';
+
+/** Where the access token lives (memory, `localStorage`, a keychain...). */
+export interface TokenStore {
+  get(): string | null;
+  set(token: string): void;
+  clear(): void;
+}
+
+/** A token store that keeps the token in memory. */
+export function memoryTokenStore(initial: string | null = null): TokenStore {
+  let token = initial;
+  return {
+    get: () => token,
+    set: (t) => {
+      token = t;
+    },
+    clear: () => {
+      token = null;
+    },
+  };
+}
+
+/** What `createApiClient` needs. */
+export interface ApiClientOptions {
+  /** The server's origin, e.g. `http://127.0.0.1:8080` (paths start with `/api`). */
+  baseUrl: string;
+  /** Defaults to a new `memoryTokenStore()`. */
+  tokenStore?: TokenStore;
+  /** Called after a 401 to a request that carried the stored token; the store is already cleared. */
+  onUnauthorized?: (response: Response) => void;
+  /** The hey-api client to configure; defaults to a new one. Pass `defaultClient` to make bare SDK calls (`getMe()`) use it. */
+  client?: Client;
+  /** A `fetch` implementation; defaults to the global one. */
+  fetch?: typeof fetch;
+}
+
+/** A configured client, its token store, and login/logout. */
+export interface ApiClient {
+  /** Pass as `{ client }` to any SDK function. */
+  client: Client;
+  tokens: TokenStore;
+  /** Log in with the OAuth2 password grant; stores and returns the token. Throws `ApiRequestError` on failure. */
+  login(email: string, password: string): Promise<Token>;
+  /** Revoke the stored token on the server, then forget it. */
+  logout(): Promise<void>;
+}
+
+/** A failed call: the HTTP status and the server's `{detail, code}`. */
+export class ApiRequestError extends Error {
+  readonly status: number;
+  readonly code: string | undefined;
+  readonly detail: string | undefined;
+
+  constructor(status: number, body: Partial<ApiError> | undefined) {
+    super(`${status} ${body?.code ?? 'error'}: ${body?.detail ?? 'request failed'}`);
+    this.name = 'ApiRequestError';
+    this.status = status;
+    this.code = body?.code;
+    this.detail = body?.detail;
+  }
+}
+
+/** A client with the bearer-token middleware installed. */
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const tokens = options.tokenStore ?? memoryTokenStore();
+  const client = options.client ?? createClient(createConfig());
+  client.setConfig({ baseUrl: options.baseUrl, ...(options.fetch ? { fetch: options.fetch } : {}) });
+
+  client.interceptors.request.use((request) => {
+    const token = tokens.get();
+    if (token && !request.headers.has('Authorization')) {
+      request.headers.set('Authorization', `Bearer ${token}`);
+    }
+    return request;
+  });
+
+  client.interceptors.response.use((response, request) => {
+    const token = tokens.get();
+    // Only a 401 to a request that carried the stored token means the session is
+    // over; a 401 from a wrong password at login does not.
+    if (response.status === 401 && token && request.headers.get('Authorization') === `Bearer ${token}`) {
+      tokens.clear();
+      options.onUnauthorized?.(response);
+    }
+    return response;
+  });
+
+  return {
+    client,
+    tokens,
+    async login(email, password) {
+      const { data, error, response } = await loginOperation({
+        client,
+        body: { grant_type: 'password', username: email, password },
+      });
+      if (!data) throw new ApiRequestError(response?.status ?? 0, error as ApiError | undefined);
+      tokens.set(data.access_token);
+      return data;
+    },
+    async logout() {
+      if (!tokens.get()) return;
+      const { error, response } = await logoutOperation({ client });
+      tokens.clear();
+      if (error && response?.status !== 401) throw new ApiRequestError(response?.status ?? 0, error as ApiError);
+    },
+  };
+}
