@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean> = Options2<TData, ThrowOnError> & {
     /**
@@ -31,6 +31,203 @@ export const getHealth = <ThrowOnError extends boolean = false>(options?: Option
  * 200 when the store answers a query within two seconds, else 503.
  */
 export const getReady = <ThrowOnError extends boolean = false>(options?: Options<GetReadyData, ThrowOnError>) => (options?.client ?? client).get<GetReadyResponses, GetReadyErrors, ThrowOnError>({ url: '/ready', ...options });
+
+/**
+ * List profiles
+ *
+ * Action: `profiles.read`. Ordered by name.
+ */
+export const listProfiles = <ThrowOnError extends boolean = false>(options?: Options<ListProfilesData, ThrowOnError>) => (options?.client ?? client).get<ListProfilesResponses, ListProfilesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/profiles',
+    ...options
+});
+
+/**
+ * Create a profile
+ *
+ * Action: `profiles.write`. Without `port`, the next free port. Errors: 409
+ * `name_taken` "Profile name already exists", `port_taken` "Port already in use
+ * by another profile"; 422 `invalid_profile` (the message names the field),
+ * `invalid_body`.
+ */
+export const createProfile = <ThrowOnError extends boolean = false>(options: Options<CreateProfileData, ThrowOnError>) => (options.client ?? client).post<CreateProfileResponses, CreateProfileErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/profiles',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json; charset=utf-8',
+        ...options.headers
+    }
+});
+
+/**
+ * Next free port
+ *
+ * Action: `profiles.read`. The lowest port at or above `[servers] port_start`
+ * that no profile uses (gaps are filled).
+ */
+export const getNextPort = <ThrowOnError extends boolean = false>(options?: Options<GetNextPortData, ThrowOnError>) => (options?.client ?? client).get<GetNextPortResponses, GetNextPortErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/profiles/next-port',
+    ...options
+});
+
+/**
+ * Delete a profile
+ *
+ * Action: `profiles.write`. A running server of this profile is stopped
+ * first. Errors: 404.
+ */
+export const deleteProfile = <ThrowOnError extends boolean = false>(options: Options<DeleteProfileData, ThrowOnError>) => (options.client ?? client).delete<DeleteProfileResponses, DeleteProfileErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/profiles/{id}',
+    ...options
+});
+
+/**
+ * Get a profile
+ *
+ * Action: `profiles.read`. Errors: 404 `profile_not_found` "Profile not found".
+ */
+export const getProfile = <ThrowOnError extends boolean = false>(options: Options<GetProfileData, ThrowOnError>) => (options.client ?? client).get<GetProfileResponses, GetProfileErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/profiles/{id}',
+    ...options
+});
+
+/**
+ * Update a profile
+ *
+ * Action: `profiles.write`. Partial: absent fields stay as they are, `null`
+ * clears an optional field. A running server keeps its old settings until it
+ * is restarted. Errors: 404; 409 as for create; 422.
+ */
+export const updateProfile = <ThrowOnError extends boolean = false>(options: Options<UpdateProfileData, ThrowOnError>) => (options.client ?? client).put<UpdateProfileResponses, UpdateProfileErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/profiles/{id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json; charset=utf-8',
+        ...options.headers
+    }
+});
+
+/**
+ * Duplicate a profile
+ *
+ * Action: `profiles.write`. A copy named `new_name`, on the next free port,
+ * with `auto_start` off. Errors: 404; 409 `name_taken`; 422.
+ */
+export const duplicateProfile = <ThrowOnError extends boolean = false>(options: Options<DuplicateProfileData, ThrowOnError>) => (options.client ?? client).post<DuplicateProfileResponses, DuplicateProfileErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/profiles/{id}/duplicate',
+    ...options
+});
+
+/**
+ * List running servers
+ *
+ * Action: `servers.read`. Memory and CPU are summed over each server's process
+ * tree (CPU reads 0 on the first listing).
+ */
+export const listServers = <ThrowOnError extends boolean = false>(options?: Options<ListServersData, ThrowOnError>) => (options?.client ?? client).get<ListServersResponses, ListServersErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/servers',
+    ...options
+});
+
+/**
+ * Start a server
+ *
+ * Action: `servers.control`. Spawns the profile's command (no shell) in its own
+ * process group, output to `<data_dir>/logs/server-<id>.log`, and answers once
+ * it is healthy (`GET /v1/models`), which may take as long as loading the
+ * model (`[servers] start_timeout`). Errors: 404 `profile_not_found`; 409
+ * `already_running`; 409 `start_failed` when it exits within `[servers]
+ * start_grace` or is not healthy in time, with the last 2000 characters of its
+ * log in `detail`.
+ */
+export const startServer = <ThrowOnError extends boolean = false>(options: Options<StartServerData, ThrowOnError>) => (options.client ?? client).post<StartServerResponses, StartServerErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/servers/{profile_id}/start',
+    ...options
+});
+
+/**
+ * Stop a server
+ *
+ * Action: `servers.control`. SIGTERM to its process group, SIGKILL after
+ * `[servers] stop_timeout`; `force=true` sends SIGKILL at once. Errors: 404
+ * `server_not_running` "Server not running".
+ */
+export const stopServer = <ThrowOnError extends boolean = false>(options: Options<StopServerData, ThrowOnError>) => (options.client ?? client).post<StopServerResponses, StopServerErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/servers/{profile_id}/stop',
+    ...options
+});
+
+/**
+ * Restart a server
+ *
+ * Action: `servers.control`. Stops it if it runs, then starts it as `start`
+ * does. Errors: as for `start`.
+ */
+export const restartServer = <ThrowOnError extends boolean = false>(options: Options<RestartServerData, ThrowOnError>) => (options.client ?? client).post<RestartServerResponses, RestartServerErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/servers/{profile_id}/restart',
+    ...options
+});
+
+/**
+ * Probe a server's health
+ *
+ * Action: `servers.read`. Probes `GET /v1/models` now (timeout `[servers]
+ * health_timeout`); `stopped` when it does not run. Errors: 404
+ * `profile_not_found`.
+ */
+export const getServerHealth = <ThrowOnError extends boolean = false>(options: Options<GetServerHealthData, ThrowOnError>) => (options.client ?? client).get<GetServerHealthResponses, GetServerHealthErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/servers/{profile_id}/health',
+    ...options
+});
+
+/**
+ * A server's status
+ *
+ * Action: `servers.read`. Whether it runs, and how its last run ended (exit
+ * code, failure). Errors: 404 `profile_not_found`.
+ */
+export const getServerStatus = <ThrowOnError extends boolean = false>(options: Options<GetServerStatusData, ThrowOnError>) => (options.client ?? client).get<GetServerStatusResponses, GetServerStatusErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/servers/{profile_id}/status',
+    ...options
+});
+
+/**
+ * Stream a server's log
+ *
+ * Action: `servers.read`. `text/event-stream`: the last `lines` lines (0 to
+ * 10000, default 100), then new lines as they are written; every viewer gets
+ * every line. Each event's data is a JSON `LogEvent`; the stream ends with a
+ * `stopped` event when the server exits (at once when it does not run).
+ * Accepts a bearer token or a single-use `?ticket=` from
+ * `POST /api/auth/stream-ticket`. Errors: 404 `profile_not_found`; 422 bad
+ * `lines`.
+ */
+export const streamServerLogs = <ThrowOnError extends boolean = false>(options: Options<StreamServerLogsData, ThrowOnError>) => (options.client ?? client).sse.get<StreamServerLogsResponses, StreamServerLogsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        {
+            in: 'query',
+            name: 'ticket',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/servers/{profile_id}/logs',
+    ...options
+});
 
 /**
  * Memory figures

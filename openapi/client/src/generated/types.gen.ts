@@ -24,6 +24,69 @@ export type ApiError = {
 };
 
 /**
+ * HealthReport
+ *
+ * A health probe of a server.
+ */
+export type HealthReport = {
+    /**
+     * The verdict.
+     */
+    status: HealthStatus & unknown;
+    /**
+     * Time to the answer.
+     */
+    response_time_ms?: number;
+    /**
+     * A model is loaded (`data` is not empty).
+     */
+    model_loaded?: boolean;
+    /**
+     * Why it is unhealthy.
+     */
+    error?: string;
+};
+
+/**
+ * A health probe's verdict.
+ */
+export type HealthStatus = 'healthy' | 'unhealthy' | 'stopped';
+
+/**
+ * LogEvent
+ *
+ * One event of a log stream (the `data` of each server-sent event, as JSON).
+ */
+export type LogEvent = {
+    /**
+     * `log` or `stopped`.
+     */
+    event: LogEventKind & unknown;
+    /**
+     * The line, for `log`.
+     */
+    line?: string;
+    /**
+     * Exit code, for `stopped` (when known).
+     */
+    exit_code?: number;
+    /**
+     * Whether the run failed, for `stopped`.
+     */
+    failed?: boolean;
+};
+
+/**
+ * What a log stream event carries.
+ */
+export type LogEventKind = 'log' | 'stopped';
+
+/**
+ * The model server's log level.
+ */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
+
+/**
  * LoginForm
  *
  * The OAuth2 password grant (RFC 6749 §4.3), as Swagger UI's "Authorize" sends it.
@@ -89,6 +152,23 @@ export type Message = {
 };
 
 /**
+ * What kind of model a server loads.
+ */
+export type ModelType = 'lm' | 'multimodal';
+
+/**
+ * NextPort
+ *
+ * The next free port.
+ */
+export type NextPort = {
+    /**
+     * The lowest port at or above `[servers] port_start` that no profile uses.
+     */
+    port: number;
+};
+
+/**
  * PasswordChange
  *
  * A password change.
@@ -141,6 +221,298 @@ export type ProbeStatus = {
 };
 
 /**
+ * Profile
+ *
+ * A server profile: how to run one model server.
+ */
+export type Profile = {
+    /**
+     * Opaque, URL-safe id.
+     */
+    id: string;
+    /**
+     * Unique name.
+     */
+    name: string;
+    /**
+     * Free text.
+     */
+    description?: string;
+    /**
+     * A Hugging Face repo id (`org/name`) or a local path.
+     */
+    model_path: string;
+    /**
+     * `lm` or `multimodal`.
+     */
+    model_type: ModelType & unknown;
+    /**
+     * Unique port of the server.
+     */
+    port: number;
+    /**
+     * Address the server listens on.
+     */
+    host: string;
+    /**
+     * Context length override.
+     */
+    context_length?: number;
+    /**
+     * Requests served at once.
+     */
+    max_concurrency: number;
+    /**
+     * Seconds a request may wait in the queue.
+     */
+    queue_timeout: number;
+    /**
+     * Requests that may wait.
+     */
+    queue_size: number;
+    /**
+     * Tool-call parser.
+     */
+    tool_call_parser?: string;
+    /**
+     * Reasoning parser.
+     */
+    reasoning_parser?: string;
+    /**
+     * Message converter.
+     */
+    message_converter?: string;
+    /**
+     * Let the model choose tools.
+     */
+    enable_auto_tool_choice: boolean;
+    /**
+     * Run code shipped with the model.
+     */
+    trust_remote_code: boolean;
+    /**
+     * Chat template file.
+     */
+    chat_template_file?: string;
+    /**
+     * The server's log level.
+     */
+    log_level: LogLevel & unknown;
+    /**
+     * The server's own log file.
+     */
+    log_file?: string;
+    /**
+     * Tell the server not to write its own log file.
+     */
+    no_log_file: boolean;
+    /**
+     * Start when the login service loads.
+     */
+    auto_start: boolean;
+    /**
+     * System prompt.
+     */
+    system_prompt?: string;
+    /**
+     * A login service (launchd/systemd) is installed for this profile.
+     */
+    service_installed: boolean;
+    /**
+     * Creation time.
+     */
+    created_at: string;
+    /**
+     * Last change.
+     */
+    updated_at: string;
+};
+
+/**
+ * ProfileCreate
+ *
+ * A new profile. Only `name` and `model_path` are required.
+ */
+export type ProfileCreate = {
+    /**
+     * Unique name, 1 to 100 characters.
+     */
+    name: string;
+    /**
+     * Free text, up to 1000 characters.
+     */
+    description?: string;
+    /**
+     * A Hugging Face repo id or a local path (must not start with `-`).
+     */
+    model_path: string;
+    /**
+     * Default `lm`.
+     */
+    model_type?: ModelType & unknown;
+    /**
+     * 1024..=65535; default: the next free port.
+     */
+    port?: number;
+    /**
+     * Default `127.0.0.1`.
+     */
+    host?: string;
+    /**
+     * Context length override.
+     */
+    context_length?: number;
+    /**
+     * Default 1.
+     */
+    max_concurrency?: number;
+    /**
+     * Default 300 (seconds).
+     */
+    queue_timeout?: number;
+    /**
+     * Default 100.
+     */
+    queue_size?: number;
+    /**
+     * Tool-call parser.
+     */
+    tool_call_parser?: string;
+    /**
+     * Reasoning parser.
+     */
+    reasoning_parser?: string;
+    /**
+     * Message converter.
+     */
+    message_converter?: string;
+    /**
+     * Default false.
+     */
+    enable_auto_tool_choice?: boolean;
+    /**
+     * Default false.
+     */
+    trust_remote_code?: boolean;
+    /**
+     * Chat template file.
+     */
+    chat_template_file?: string;
+    /**
+     * Default `INFO`.
+     */
+    log_level?: LogLevel & unknown;
+    /**
+     * The server's own log file.
+     */
+    log_file?: string;
+    /**
+     * Default false.
+     */
+    no_log_file?: boolean;
+    /**
+     * Default false.
+     */
+    auto_start?: boolean;
+    /**
+     * System prompt.
+     */
+    system_prompt?: string;
+};
+
+/**
+ * ProfileUpdate
+ *
+ * A partial update: absent fields stay; `null` clears an optional field.
+ */
+export type ProfileUpdate = {
+    /**
+     * New name.
+     */
+    name?: string;
+    /**
+     * New description, or `null` to clear it.
+     */
+    description?: string | null;
+    /**
+     * New model.
+     */
+    model_path?: string;
+    /**
+     * New model type.
+     */
+    model_type?: ModelType & unknown;
+    /**
+     * New port.
+     */
+    port?: number;
+    /**
+     * New host.
+     */
+    host?: string;
+    /**
+     * New context length, or `null` to clear it.
+     */
+    context_length?: number | null;
+    /**
+     * New value.
+     */
+    max_concurrency?: number;
+    /**
+     * New value.
+     */
+    queue_timeout?: number;
+    /**
+     * New value.
+     */
+    queue_size?: number;
+    /**
+     * New value, or `null` to clear it.
+     */
+    tool_call_parser?: string | null;
+    /**
+     * New value, or `null` to clear it.
+     */
+    reasoning_parser?: string | null;
+    /**
+     * New value, or `null` to clear it.
+     */
+    message_converter?: string | null;
+    /**
+     * New value.
+     */
+    enable_auto_tool_choice?: boolean;
+    /**
+     * New value.
+     */
+    trust_remote_code?: boolean;
+    /**
+     * New value, or `null` to clear it.
+     */
+    chat_template_file?: string | null;
+    /**
+     * New value.
+     */
+    log_level?: LogLevel & unknown;
+    /**
+     * New value, or `null` to clear it.
+     */
+    log_file?: string | null;
+    /**
+     * New value.
+     */
+    no_log_file?: boolean;
+    /**
+     * New value.
+     */
+    auto_start?: boolean;
+    /**
+     * New value, or `null` to clear it.
+     */
+    system_prompt?: string | null;
+};
+
+/**
  * RegisterRequest
  *
  * A registration.
@@ -150,6 +522,120 @@ export type RegisterRequest = {
      * Email address (trimmed and lower-cased).
      */
     email: string;
+};
+
+/**
+ * The last known health of a running server (checked every 15 s).
+ */
+export type ServerHealth = 'healthy' | 'unhealthy' | 'unknown';
+
+/**
+ * ServerInfo
+ *
+ * A running server.
+ */
+export type ServerInfo = {
+    /**
+     * Its profile.
+     */
+    profile_id: string;
+    /**
+     * The profile's name when it was started.
+     */
+    profile_name: string;
+    /**
+     * Process id (also its process group).
+     */
+    pid: number;
+    /**
+     * Port.
+     */
+    port: number;
+    /**
+     * Life cycle state.
+     */
+    state: ServerState & unknown;
+    /**
+     * Last known health.
+     */
+    health: ServerHealth & unknown;
+    /**
+     * Seconds since it was started.
+     */
+    uptime_seconds: number;
+    /**
+     * Resident memory of its process tree, in MiB.
+     */
+    memory_mb: number;
+    /**
+     * CPU of its process tree, in percent of one core.
+     */
+    cpu_percent: number;
+};
+
+/**
+ * ServerStarted
+ *
+ * A started server.
+ */
+export type ServerStarted = {
+    /**
+     * Process id.
+     */
+    pid: number;
+    /**
+     * Port.
+     */
+    port: number;
+};
+
+/**
+ * Where a running server is in its life.
+ */
+export type ServerState = 'starting' | 'running' | 'stopping';
+
+/**
+ * ServerStopped
+ *
+ * A stop's result.
+ */
+export type ServerStopped = {
+    /**
+     * Always true.
+     */
+    stopped: boolean;
+};
+
+/**
+ * StatusReport
+ *
+ * The status of a profile's server (of its last run, once it has ended).
+ */
+export type StatusReport = {
+    /**
+     * The profile.
+     */
+    profile_id: string;
+    /**
+     * It runs.
+     */
+    running: boolean;
+    /**
+     * Process id, while it runs.
+     */
+    pid?: number;
+    /**
+     * Exit code of its last run.
+     */
+    exit_code?: number;
+    /**
+     * Its last run ended without being asked to, or failed to start.
+     */
+    failed: boolean;
+    /**
+     * What went wrong.
+     */
+    error_message?: string;
 };
 
 /**
@@ -366,6 +852,962 @@ export type GetReadyResponses = {
 };
 
 export type GetReadyResponse = GetReadyResponses[keyof GetReadyResponses];
+
+export type ListProfilesData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/profiles';
+};
+
+export type ListProfilesErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ListProfilesError = ListProfilesErrors[keyof ListProfilesErrors];
+
+export type ListProfilesResponses = {
+    200: Array<Profile>;
+};
+
+export type ListProfilesResponse = ListProfilesResponses[keyof ListProfilesResponses];
+
+export type CreateProfileData = {
+    body: ProfileCreate;
+    path?: never;
+    query?: never;
+    url: '/api/profiles';
+};
+
+export type CreateProfileErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type CreateProfileError = CreateProfileErrors[keyof CreateProfileErrors];
+
+export type CreateProfileResponses = {
+    /**
+     * Created.
+     */
+    201: Profile;
+};
+
+export type CreateProfileResponse = CreateProfileResponses[keyof CreateProfileResponses];
+
+export type GetNextPortData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/profiles/next-port';
+};
+
+export type GetNextPortErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetNextPortError = GetNextPortErrors[keyof GetNextPortErrors];
+
+export type GetNextPortResponses = {
+    200: NextPort;
+};
+
+export type GetNextPortResponse = GetNextPortResponses[keyof GetNextPortResponses];
+
+export type DeleteProfileData = {
+    body?: never;
+    path: {
+        /**
+         * The profile's id.
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/api/profiles/{id}';
+};
+
+export type DeleteProfileErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type DeleteProfileError = DeleteProfileErrors[keyof DeleteProfileErrors];
+
+export type DeleteProfileResponses = {
+    /**
+     * Deleted; no content.
+     */
+    204: void;
+};
+
+export type DeleteProfileResponse = DeleteProfileResponses[keyof DeleteProfileResponses];
+
+export type GetProfileData = {
+    body?: never;
+    path: {
+        /**
+         * The profile's id.
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/api/profiles/{id}';
+};
+
+export type GetProfileErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetProfileError = GetProfileErrors[keyof GetProfileErrors];
+
+export type GetProfileResponses = {
+    200: Profile;
+};
+
+export type GetProfileResponse = GetProfileResponses[keyof GetProfileResponses];
+
+export type UpdateProfileData = {
+    body: ProfileUpdate;
+    path: {
+        /**
+         * The profile's id.
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/api/profiles/{id}';
+};
+
+export type UpdateProfileErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type UpdateProfileError = UpdateProfileErrors[keyof UpdateProfileErrors];
+
+export type UpdateProfileResponses = {
+    200: Profile;
+};
+
+export type UpdateProfileResponse = UpdateProfileResponses[keyof UpdateProfileResponses];
+
+export type DuplicateProfileData = {
+    body?: never;
+    path: {
+        /**
+         * The profile to copy.
+         */
+        id: string;
+    };
+    query: {
+        /**
+         * The copy's name.
+         */
+        new_name: string;
+    };
+    url: '/api/profiles/{id}/duplicate';
+};
+
+export type DuplicateProfileErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type DuplicateProfileError = DuplicateProfileErrors[keyof DuplicateProfileErrors];
+
+export type DuplicateProfileResponses = {
+    /**
+     * Created.
+     */
+    201: Profile;
+};
+
+export type DuplicateProfileResponse = DuplicateProfileResponses[keyof DuplicateProfileResponses];
+
+export type ListServersData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/servers';
+};
+
+export type ListServersErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ListServersError = ListServersErrors[keyof ListServersErrors];
+
+export type ListServersResponses = {
+    200: Array<ServerInfo>;
+};
+
+export type ListServersResponse = ListServersResponses[keyof ListServersResponses];
+
+export type StartServerData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: never;
+    url: '/api/servers/{profile_id}/start';
+};
+
+export type StartServerErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type StartServerError = StartServerErrors[keyof StartServerErrors];
+
+export type StartServerResponses = {
+    200: ServerStarted;
+};
+
+export type StartServerResponse = StartServerResponses[keyof StartServerResponses];
+
+export type StopServerData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: {
+        /**
+         * Kill at once instead of asking politely.
+         */
+        force?: boolean;
+    };
+    url: '/api/servers/{profile_id}/stop';
+};
+
+export type StopServerErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type StopServerError = StopServerErrors[keyof StopServerErrors];
+
+export type StopServerResponses = {
+    200: ServerStopped;
+};
+
+export type StopServerResponse = StopServerResponses[keyof StopServerResponses];
+
+export type RestartServerData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: never;
+    url: '/api/servers/{profile_id}/restart';
+};
+
+export type RestartServerErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type RestartServerError = RestartServerErrors[keyof RestartServerErrors];
+
+export type RestartServerResponses = {
+    200: ServerStarted;
+};
+
+export type RestartServerResponse = RestartServerResponses[keyof RestartServerResponses];
+
+export type GetServerHealthData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: never;
+    url: '/api/servers/{profile_id}/health';
+};
+
+export type GetServerHealthErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetServerHealthError = GetServerHealthErrors[keyof GetServerHealthErrors];
+
+export type GetServerHealthResponses = {
+    200: HealthReport;
+};
+
+export type GetServerHealthResponse = GetServerHealthResponses[keyof GetServerHealthResponses];
+
+export type GetServerStatusData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: never;
+    url: '/api/servers/{profile_id}/status';
+};
+
+export type GetServerStatusErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetServerStatusError = GetServerStatusErrors[keyof GetServerStatusErrors];
+
+export type GetServerStatusResponses = {
+    200: StatusReport;
+};
+
+export type GetServerStatusResponse = GetServerStatusResponses[keyof GetServerStatusResponses];
+
+export type StreamServerLogsData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: {
+        /**
+         * How many past lines to send first.
+         */
+        lines?: number;
+    };
+    url: '/api/servers/{profile_id}/logs';
+};
+
+export type StreamServerLogsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type StreamServerLogsError = StreamServerLogsErrors[keyof StreamServerLogsErrors];
+
+export type StreamServerLogsResponses = {
+    200: Array<LogEvent>;
+};
+
+export type StreamServerLogsResponse = StreamServerLogsResponses[keyof StreamServerLogsResponses];
 
 export type GetSystemMemoryData = {
     body?: never;
