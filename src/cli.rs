@@ -50,6 +50,24 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Run the manager itself as a login service (launchd agent or systemd user
+    /// unit) running `mlx-manager serve --config <absolute path>`.
+    Service {
+        /// What to do.
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
+}
+
+/// `service` sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write and load the service (it starts now and at every login).
+    Install,
+    /// Unload and remove it.
+    Uninstall,
+    /// Show whether it is installed and running.
+    Status,
 }
 
 /// `config` sub-commands.
@@ -127,7 +145,59 @@ async fn execute(cli: Cli) -> Result<(), String> {
             let config = load()?;
             crate::admin::run(&config, command).await
         }
+        Command::Service { command } => {
+            let config = load()?;
+            let path = cli
+                .config
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("config.toml"));
+            manager_service(&config, &path, command).await
+        }
     }
+}
+
+async fn manager_service(
+    config: &Config,
+    config_path: &std::path::Path,
+    command: ServiceCommand,
+) -> Result<(), String> {
+    let data_dir = startup::ensure_private_dir(&config.settings.paths.data_dir())
+        .map_err(|e| e.to_string())?;
+    let services = crate::state::service_manager(&config.settings, &data_dir);
+    let label = "com.mlx-manager.manager";
+    match command {
+        ServiceCommand::Install => {
+            let config_path = std::fs::canonicalize(config_path).map_err(|e| {
+                format!(
+                    "the service needs a config file; {} cannot be used ({e}); pass --config PATH",
+                    config_path.display()
+                )
+            })?;
+            let exe =
+                std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+            let spec = services.manager_spec(&exe, &config_path, &data_dir);
+            let path = services.install(&spec).await.map_err(|e| e.to_string())?;
+            println!("installed {} ({})", spec.label, path.display());
+        }
+        ServiceCommand::Uninstall => {
+            services.uninstall(label).await.map_err(|e| e.to_string())?;
+            println!("removed {label}");
+        }
+        ServiceCommand::Status => {
+            let s = services.status(label).await.map_err(|e| e.to_string())?;
+            let pid = s.pid.map(|p| format!(", pid {p}")).unwrap_or_default();
+            println!(
+                "{label}: {}, {}{pid}",
+                if s.installed {
+                    "installed"
+                } else {
+                    "not installed"
+                },
+                if s.running { "running" } else { "not running" }
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The effective configuration as TOML, plugins included, secrets redacted.

@@ -256,12 +256,22 @@ impl Default for HubSettings {
 pub struct SystemSettings {
     /// Share of total memory recommended for MLX models, in percent.
     pub max_memory_percent: u8,
+    /// Where login-service files go (unset: `~/Library/LaunchAgents` on macOS,
+    /// `~/.config/systemd/user` on Linux).
+    pub service_dir: Option<PathBuf>,
+    /// The `launchctl` program.
+    pub launchctl: String,
+    /// The `systemctl` program.
+    pub systemctl: String,
 }
 
 impl Default for SystemSettings {
     fn default() -> Self {
         Self {
             max_memory_percent: 80,
+            service_dir: None,
+            launchctl: "launchctl".into(),
+            systemctl: "systemctl".into(),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::{
     profiles::Profiles,
     servers::{Supervisor, command::Template},
     startup::StartupError,
+    system::service::{Kind, ProcessRunner, ServiceManager, default_dir},
 };
 
 /// Shared state of the running application.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub profiles: Profiles,
     /// Model-server processes.
     pub supervisor: Arc<Supervisor>,
+    /// Login services (launchd, systemd).
+    pub services: ServiceManager,
 }
 
 impl AppState {
@@ -48,7 +51,9 @@ impl AppState {
             .reconcile()
             .await
             .map_err(crate::store::StoreError::from)?;
+        let services = service_manager(&settings, &data_dir);
         Ok(Arc::new(Self {
+            services,
             profiles: Profiles::new(db.clone(), settings.servers.port_start),
             supervisor,
             settings,
@@ -63,4 +68,22 @@ impl AppState {
         self.shutdown.cancel();
         self.supervisor.stop_all().await;
     }
+}
+
+/// The host's service manager, as configured in `[system]`.
+pub fn service_manager(settings: &Settings, data_dir: &std::path::Path) -> ServiceManager {
+    let home = dirs::home_dir().unwrap_or_else(|| data_dir.to_path_buf());
+    let kind = Kind::of_this_host();
+    let dir = match &settings.system.service_dir {
+        Some(dir) => crate::config::expand_home(dir),
+        None => default_dir(kind, &home),
+    };
+    ServiceManager::new(
+        kind,
+        dir,
+        home,
+        settings.system.launchctl.clone(),
+        settings.system.systemctl.clone(),
+        Arc::new(ProcessRunner),
+    )
 }

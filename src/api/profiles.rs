@@ -18,6 +18,7 @@ use crate::{
     profiles::{LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfilePatch},
     servers::ServerError,
     state::AppState,
+    system::service::{self, ServiceError},
 };
 
 /// A server profile: how to run one model server.
@@ -413,7 +414,8 @@ impl ProfilesApi {
     ///
     /// Action: `profiles.write`. Partial: absent fields stay as they are, `null`
     /// clears an optional field. A running server keeps its old settings until it
-    /// is restarted. Errors: 404; 409 as for create; 422.
+    /// is restarted. Errors: 404; 409 as for create, and `service_installed` when
+    /// renaming a profile whose login service is installed; 422.
     #[oai(
         path = "/api/profiles/:id",
         method = "put",
@@ -428,15 +430,24 @@ impl ProfilesApi {
         body: JsonBody<ProfileUpdate>,
     ) -> Result<Json<ProfileOut>, ApiError> {
         auth.require(Action::ProfilesWrite)?;
-        Ok(Json(
-            state.profiles.update(&id.0, body.0.into()).await?.into(),
-        ))
+        let patch: ProfilePatch = body.0.into();
+        if let Some(name) = &patch.name {
+            let current = state.profiles.get(&id.0).await?;
+            if current.service_installed && name.trim() != current.values.name {
+                return Err(ApiError::conflict(
+                    "service_installed",
+                    "Remove the profile's login service before renaming it (the service's label follows the name)",
+                ));
+            }
+        }
+        Ok(Json(state.profiles.update(&id.0, patch).await?.into()))
     }
 
     /// Delete a profile
     ///
     /// Action: `profiles.write`. A running server of this profile is stopped
-    /// first. Errors: 404.
+    /// first, and its login service (if installed) removed. Errors: 404; 503 when
+    /// the login service cannot be removed.
     #[oai(
         path = "/api/profiles/:id",
         method = "delete",
@@ -454,6 +465,16 @@ impl ProfilesApi {
         match state.supervisor.stop(&profile.id, false).await {
             Ok(()) | Err(ServerError::NotRunning) => {}
             Err(e) => return Err(e.into()),
+        }
+        if profile.service_installed {
+            match state
+                .services
+                .uninstall(&service::label(&profile.values.name))
+                .await
+            {
+                Ok(()) | Err(ServiceError::NotInstalled) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         state.profiles.delete(&profile.id).await?;
         Ok(Deleted::NoContent)

@@ -1,13 +1,19 @@
 //! `/api/system`: memory figures and host information.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use mlx_manager_sdk::{Action, ApiError, Auth};
 use poem::web::Data;
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
 use super::ApiTags;
-use crate::{state::AppState, system::host};
+use crate::{
+    state::AppState,
+    system::{
+        host,
+        service::{self, ServiceError},
+    },
+};
 
 /// Memory of the host, in GiB.
 #[derive(Object, Debug, Clone)]
@@ -41,6 +47,53 @@ pub struct SystemInfo {
     pub mlx_version: Option<String>,
     /// First line of `<[servers] program> --version`, when the program is found.
     pub server_version: Option<String>,
+}
+
+/// An installed login service.
+#[derive(Object, Debug)]
+pub struct ServiceInstalled {
+    /// The plist or unit file written.
+    pub path: String,
+    /// The service's label (`com.mlx-manager.<slug of the profile name>`).
+    pub label: String,
+}
+
+/// A login service's state.
+#[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ServiceStatus {
+    /// Its file exists.
+    pub installed: bool,
+    /// launchd / systemd reports it running.
+    pub running: bool,
+    /// Its main process.
+    pub pid: Option<u32>,
+    /// Its label.
+    pub label: String,
+}
+
+/// 204.
+#[derive(ApiResponse)]
+pub enum ServiceRemoved {
+    /// Removed; no content.
+    #[oai(status = 204)]
+    NoContent,
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        let detail = err.to_string();
+        match err {
+            ServiceError::Unsupported => ApiError::not_implemented("service_unsupported", detail),
+            ServiceError::Unavailable(_) => {
+                ApiError::unavailable("service_manager_unavailable", detail)
+            }
+            ServiceError::Failed { .. } => ApiError::unavailable("service_manager_failed", detail),
+            ServiceError::ProgramNotFound(_) => ApiError::unavailable("program_not_found", detail),
+            ServiceError::NotInstalled => ApiError::not_found("service_not_installed", detail),
+            ServiceError::Io(e) => ApiError::internal(e),
+        }
+    }
 }
 
 const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
@@ -97,7 +150,7 @@ impl SystemApi {
         let facts =
             tokio::task::spawn_blocking(|| (host::os_version(), host::chip(), host::memory()));
         let (os_version, chip, memory) = facts.await.map_err(ApiError::internal)?;
-        let program = Path::new(&state.settings.servers.program);
+        let program = std::path::Path::new(&state.settings.servers.program);
         let (server_version, mlx_version) = tokio::join!(
             host::program_version(program, VERSION_TIMEOUT),
             host::mlx_version(VERSION_TIMEOUT)
@@ -109,6 +162,114 @@ impl SystemApi {
             manager_version: env!("CARGO_PKG_VERSION").to_owned(),
             mlx_version,
             server_version,
+        }))
+    }
+
+    /// Install a profile as a login service
+    ///
+    /// Action: `system.service`. Writes and loads a launchd agent (macOS,
+    /// `~/Library/LaunchAgents/<label>.plist`, loaded with `launchctl bootstrap`) or
+    /// a systemd user unit (Linux, `~/.config/systemd/user/<label>.service`, enabled
+    /// with `systemctl --user enable --now` when `auto_start` is set). It runs the
+    /// same command the supervisor would, logs to the same file, starts at login when
+    /// `auto_start` is set, and is restarted after a crash. Errors: 404
+    /// `profile_not_found`; 501 `service_unsupported` on other systems; 503
+    /// `service_manager_unavailable` / `service_manager_failed` when `launchctl` or
+    /// `systemctl` is missing or refuses, `program_not_found` when the server program
+    /// is not on `PATH`.
+    #[oai(
+        path = "/api/system/service/:profile_id",
+        method = "post",
+        operation_id = "installService"
+    )]
+    async fn install_service(
+        &self,
+        auth: Auth,
+        state: Data<&Arc<AppState>>,
+        /// The profile.
+        profile_id: Path<String>,
+    ) -> Result<Json<ServiceInstalled>, ApiError> {
+        auth.require(Action::SystemService)?;
+        let profile = state.profiles.get(&profile_id.0).await?;
+        let sup = &state.supervisor;
+        let spec = state.services.profile_spec(
+            &profile,
+            &sup.command(&profile),
+            sup.working_dir(),
+            sup.log_path(&profile.id),
+        )?;
+        let path = state.services.install(&spec).await?;
+        state
+            .profiles
+            .set_service_installed(&profile.id, true)
+            .await?;
+        Ok(Json(ServiceInstalled {
+            path: path.display().to_string(),
+            label: spec.label,
+        }))
+    }
+
+    /// Remove a profile's login service
+    ///
+    /// Action: `system.service`. Unloads it (`launchctl bootout` / `systemctl --user
+    /// disable --now`) and deletes its file. Errors: 404 `profile_not_found`,
+    /// `service_not_installed`; 501; 503 as for install.
+    #[oai(
+        path = "/api/system/service/:profile_id",
+        method = "delete",
+        operation_id = "uninstallService"
+    )]
+    async fn uninstall_service(
+        &self,
+        auth: Auth,
+        state: Data<&Arc<AppState>>,
+        /// The profile.
+        profile_id: Path<String>,
+    ) -> Result<ServiceRemoved, ApiError> {
+        auth.require(Action::SystemService)?;
+        let profile = state.profiles.get(&profile_id.0).await?;
+        let result = state
+            .services
+            .uninstall(&service::label(&profile.values.name))
+            .await;
+        if matches!(result, Ok(()) | Err(ServiceError::NotInstalled)) && profile.service_installed {
+            state
+                .profiles
+                .set_service_installed(&profile.id, false)
+                .await?;
+        }
+        result?;
+        Ok(ServiceRemoved::NoContent)
+    }
+
+    /// A profile's login service
+    ///
+    /// Action: `system.read`. Whether its file is installed, whether launchd /
+    /// systemd reports it running, and its pid. Errors: 404 `profile_not_found`;
+    /// 501; 503 as for install.
+    #[oai(
+        path = "/api/system/service/:profile_id",
+        method = "get",
+        operation_id = "getServiceStatus"
+    )]
+    async fn service_status(
+        &self,
+        auth: Auth,
+        state: Data<&Arc<AppState>>,
+        /// The profile.
+        profile_id: Path<String>,
+    ) -> Result<Json<ServiceStatus>, ApiError> {
+        auth.require(Action::SystemRead)?;
+        let profile = state.profiles.get(&profile_id.0).await?;
+        let s = state
+            .services
+            .status(&service::label(&profile.values.name))
+            .await?;
+        Ok(Json(ServiceStatus {
+            installed: s.installed,
+            running: s.running,
+            pid: s.pid,
+            label: s.label,
         }))
     }
 }

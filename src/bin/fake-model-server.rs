@@ -54,6 +54,10 @@ fn exit_with_parent() {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--version") {
+        println!("fake-model-server {}", env!("CARGO_PKG_VERSION"));
+        return std::process::ExitCode::SUCCESS;
+    }
     println!("ARGV {}", serde_json::to_string(&args).unwrap_or_default());
     let model = flag(&args, "--model-path").unwrap_or_default();
     let port = flag(&args, "--port").unwrap_or_else(|| "8000".into());

@@ -2,3 +2,4 @@
 //! specifics of REFERENCE.md), and login services for profiles (launchd, systemd).
 
 pub mod host;
+pub mod service;

@@ -234,7 +234,13 @@ pub async fn json(resp: Response) -> Value {
 
 /// Assert an error response: status, `code`, and (when given) `detail`.
 pub async fn assert_error(resp: Response, status: StatusCode, code: &str, detail: Option<&str>) {
-    assert_eq!(resp.status(), status, "status");
+    if resp.status() != status {
+        let got = resp.status();
+        panic!(
+            "expected {status}, got {got}: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
     if status == StatusCode::UNAUTHORIZED {
         assert_eq!(
             resp.headers()

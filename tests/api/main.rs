@@ -9,4 +9,5 @@ mod foundation;
 mod helpers;
 mod profiles;
 mod servers;
+mod system;
 mod users;

@@ -1,0 +1,95 @@
+//! systemd user units: the unit file, with `ExecStart=` and `Environment=` quoted
+//! so that every argument survives systemd's own splitting and specifiers.
+
+use super::ServiceSpec;
+
+/// Quote one word for systemd: double quotes, with `\` and `"` escaped, `%`
+/// doubled (specifiers) and `$` doubled (variable expansion).
+pub fn quote(word: &str) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('"');
+    for c in word.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '%' => out.push_str("%%"),
+            '$' => out.push_str("$$"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The unit file for `spec`.
+pub fn unit(spec: &ServiceSpec) -> String {
+    let exec: Vec<String> = spec.argv.iter().map(|a| quote(a)).collect();
+    let log = spec.log_path.display().to_string();
+    let mut text = format!(
+        "# Written by mlx-manager; `mlx-manager` removes it when the service is uninstalled.\n\
+         [Unit]\nDescription={}\nAfter=network.target\n\n\
+         [Service]\nType=simple\nExecStart={}\nWorkingDirectory={}\n",
+        spec.description.replace(['\n', '%'], " "),
+        exec.join(" "),
+        quote(&spec.working_dir.display().to_string()),
+    );
+    for (k, v) in &spec.env {
+        text.push_str(&format!("Environment={}\n", quote(&format!("{k}={v}"))));
+    }
+    text.push_str(&format!(
+        "StandardOutput=append:{log}\nStandardError=append:{log}\nRestart=on-failure\nRestartSec=30\n\n[Install]\nWantedBy=default.target\n"
+    ));
+    text
+}
+
+/// Split an `ExecStart=` value back into words the way systemd does for the
+/// quoting [`quote`] produces (for tests and `status`).
+pub fn split(value: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => match chars.next() {
+                    Some('n') => word.push('\n'),
+                    Some(e) => word.push(e),
+                    None => {}
+                },
+                '%' | '$' if chars.peek() == Some(&c) => {
+                    chars.next();
+                    word.push(c);
+                }
+                c => word.push(c),
+            }
+        }
+        words.push(word);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_round_trips_hostile_arguments() {
+        let argv = [
+            "/bin/srv",
+            "a b",
+            "x\"y",
+            "back\\slash",
+            "100%",
+            "$HOME",
+            "`id`; rm -rf /",
+            "tab\there",
+        ];
+        let quoted: Vec<String> = argv.iter().map(|a| quote(a)).collect();
+        assert_eq!(split(&quoted.join(" ")), argv);
+    }
+}

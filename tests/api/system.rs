@@ -1,0 +1,226 @@
+//! System: memory and host information, and profiles as login services (through
+//! a recording `systemctl` program under a temporary service directory).
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{FAKE_SERVER, TestApp, assert_error, json, with_fake_servers};
+
+#[tokio::test]
+async fn memory_figures_are_consistent() {
+    let app = TestApp::spawn_with(|f| f.merge(("system.max_memory_percent", 50))).await;
+    let token = app.admin_token().await;
+    let m = json(app.get_as(&token, "/api/system/memory").await).await;
+    let f = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} in {m}"));
+    assert!(f("total_gb") > 0.0);
+    assert!(
+        (f("used_gb") + f("available_gb") - f("total_gb")).abs() <= 0.02,
+        "{m}"
+    );
+    assert!((0.0..=100.0).contains(&f("percent_used")));
+    assert!(
+        (f("mlx_recommended_gb") - f("total_gb") / 2.0).abs() <= 0.01,
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn host_information_names_the_versions() {
+    let app = TestApp::spawn_with(with_fake_servers).await;
+    let token = app.admin_token().await;
+    let info = json(app.get_as(&token, "/api/system/info").await).await;
+    assert_eq!(info["manager_version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        info["server_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("fake-model-server")),
+        "{info}"
+    );
+    assert!(!info["chip"].as_str().unwrap_or_default().is_empty());
+    assert!(info["memory_gb"].as_f64().unwrap_or_default() > 0.0);
+    // A program that is not installed is simply absent.
+    let app = TestApp::spawn_with(|f| f.merge(("servers.program", "/nonexistent/server"))).await;
+    let token = app.admin_token().await;
+    let info = json(app.get_as(&token, "/api/system/info").await).await;
+    assert!(info.get("server_version").is_none(), "{info}");
+}
+
+/// A `systemctl` stand-in that records its arguments.
+fn recording_systemctl(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("systemctl.log");
+    let script = dir.join("systemctl");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\ncase \"$*\" in *is-active*) echo active;; *MainPID*) echo 4321;; esac\n",
+            log.display()
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    (script, log)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_profile_is_installed_as_a_systemd_user_unit_and_removed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (systemctl, calls) = recording_systemctl(tmp.path());
+    let units = tmp.path().join("units");
+    let app = TestApp::spawn_with(|f| {
+        with_fake_servers(f)
+            .merge(("system.systemctl", systemctl.clone()))
+            .merge(("system.service_dir", units.clone()))
+    })
+    .await;
+    let token = app.admin_token().await;
+    let body =
+        json!({"name": "Qwen Fast", "model_path": "org/model", "port": 12000, "auto_start": true});
+    let p = json(
+        app.send_as(&token, Method::POST, "/api/profiles", Some(body))
+            .await,
+    )
+    .await;
+    let id = p["id"].as_str().expect("id");
+    let path = format!("/api/system/service/{id}");
+
+    let resp = app.send_as(&token, Method::POST, &path, None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let installed = json(resp).await;
+    let unit_path = units.join("com.mlx-manager.qwen-fast.service");
+    assert_eq!(
+        installed,
+        json!({"path": unit_path.display().to_string(), "label": "com.mlx-manager.qwen-fast"})
+    );
+    let unit = std::fs::read_to_string(&unit_path).expect("the unit file");
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    let argv = mlx_manager::system::service::systemd::split(exec);
+    assert_eq!(
+        argv[0],
+        std::fs::canonicalize(FAKE_SERVER)
+            .expect("path")
+            .display()
+            .to_string()
+    );
+    assert_eq!(
+        argv[1..],
+        [
+            "--model-path",
+            "org/model",
+            "--port",
+            "12000",
+            "--host",
+            "127.0.0.1",
+            "--model-type",
+            "lm"
+        ]
+    );
+    let profile = json(app.get_as(&token, &format!("/api/profiles/{id}")).await).await;
+    assert_eq!(profile["service_installed"], true);
+
+    let status = json(app.get_as(&token, &path).await).await;
+    assert_eq!(
+        status,
+        json!({"installed": true, "running": true, "pid": 4321, "label": "com.mlx-manager.qwen-fast"})
+    );
+
+    let resp = app
+        .send_as(
+            &token,
+            Method::PUT,
+            &format!("/api/profiles/{id}"),
+            Some(json!({"name": "renamed"})),
+        )
+        .await;
+    assert_error(resp, StatusCode::CONFLICT, "service_installed", None).await;
+
+    assert_eq!(
+        app.send_as(&token, Method::DELETE, &path, None)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert!(!unit_path.exists());
+    assert_eq!(
+        json(app.get_as(&token, &format!("/api/profiles/{id}")).await).await["service_installed"],
+        false
+    );
+    let resp = app.send_as(&token, Method::DELETE, &path, None).await;
+    assert_error(resp, StatusCode::NOT_FOUND, "service_not_installed", None).await;
+
+    let recorded = std::fs::read_to_string(&calls).expect("calls");
+    let lines: Vec<&str> = recorded.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "--user daemon-reload",
+            "--user enable --now com.mlx-manager.qwen-fast.service",
+            "--user is-active com.mlx-manager.qwen-fast.service",
+            "--user show -p MainPID --value com.mlx-manager.qwen-fast.service",
+            "--user disable --now com.mlx-manager.qwen-fast.service",
+            "--user daemon-reload",
+        ]
+    );
+    app.shutdown().await;
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_missing_systemctl_is_503_with_a_sentence_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let units = tmp.path().join("units");
+    let app = TestApp::spawn_with(|f| {
+        with_fake_servers(f)
+            .merge(("system.systemctl", "/nonexistent/systemctl"))
+            .merge(("system.service_dir", units.clone()))
+    })
+    .await;
+    let token = app.admin_token().await;
+    let p = app.create_profile(&token, "x", "org/model").await;
+    let path = format!("/api/system/service/{}", p["id"].as_str().expect("id"));
+    let resp = app.send_as(&token, Method::POST, &path, None).await;
+    assert_error(
+        resp,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_manager_unavailable",
+        None,
+    )
+    .await;
+    assert!(!units.join("com.mlx-manager.x.service").exists());
+    let status = json(app.get_as(&token, &path).await).await;
+    assert_eq!(status["installed"], false);
+}
+
+#[tokio::test]
+async fn login_services_need_their_actions() {
+    let app =
+        TestApp::spawn_with(|f| f.merge(("plugins.auth.permissions.system.service", "admin")))
+            .await;
+    let admin = app.admin_token().await;
+    let (_, user) = app.approved_user(&admin, "bob@example.com").await;
+    let p = app.create_profile(&user, "x", "org/model").await;
+    let path = format!("/api/system/service/{}", p["id"].as_str().expect("id"));
+    for method in [Method::POST, Method::DELETE] {
+        let resp = app.send_as(&user, method, &path, None).await;
+        assert_error(
+            resp,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            Some("Admin access required"),
+        )
+        .await;
+    }
+    for method in [Method::POST, Method::DELETE, Method::GET] {
+        let resp = app
+            .client
+            .request(method, app.url(&path))
+            .send()
+            .await
+            .expect("request");
+        assert_error(resp, StatusCode::UNAUTHORIZED, "not_authenticated", None).await;
+    }
+}
