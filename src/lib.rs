@@ -10,6 +10,8 @@
 //! - [`store`]: SurrealDB through the `any` engine, and numbered migrations.
 //! - [`api`]: thin poem-openapi handlers, one file per resource.
 //! - [`system`]: host facts and login services. Domain code, no HTTP types.
+//! - [`models`]: Hugging Face Hub search, resumable downloads into the hub cache,
+//!   the local model library. Domain code, no HTTP types.
 //! - [`plugins`]: compile-time composition of plugin crates (`plugins/*`); the
 //!   contract they implement is `mlx_manager_sdk`.
 //! - [`http`]: body limit, JSON errors for the framework's own failures, request logs.
@@ -20,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod migrations;
+pub mod models;
 pub mod plugins;
 pub mod startup;
 pub mod state;

@@ -2,5 +2,21 @@
 
 use mlx_manager_sdk::Migration;
 
-/// The core's migrations, in order.
-pub const CORE: &[Migration] = &[];
+/// The core's migrations, in order. Versions 1 and 2 are taken by profiles and
+/// servers.
+pub const CORE: &[Migration] = &[Migration {
+    version: 3,
+    name: "download tasks",
+    sql: "
+DEFINE TABLE download_task SCHEMAFULL;
+DEFINE FIELD model_id ON download_task TYPE string;
+DEFINE FIELD status ON download_task TYPE string
+    ASSERT $value IN ['pending', 'downloading', 'completed', 'failed', 'cancelled'];
+DEFINE FIELD downloaded_bytes ON download_task TYPE int ASSERT $value >= 0;
+DEFINE FIELD total_bytes ON download_task TYPE int ASSERT $value >= 0;
+DEFINE FIELD error ON download_task TYPE option<string>;
+DEFINE FIELD created_at ON download_task TYPE datetime;
+DEFINE FIELD updated_at ON download_task TYPE datetime;
+DEFINE INDEX download_task_status ON download_task FIELDS status;
+",
+}];

@@ -2,6 +2,7 @@
 //! converts input, calls one domain function and maps the result.
 
 pub mod health;
+pub mod models;
 pub mod system;
 
 use poem_openapi::Tags;
@@ -13,7 +14,9 @@ pub enum ApiTags {
     Health,
     /// Memory, host information and login services.
     System,
+    /// Hugging Face Hub search, model downloads and the local model library.
+    Models,
 }
 
 /// The core's operations.
-pub type CoreApi = (health::HealthApi, system::SystemApi);
+pub type CoreApi = (health::HealthApi, system::SystemApi, models::ModelsApi);

@@ -5,6 +5,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod auth;
+mod fake_hub;
 mod foundation;
 mod helpers;
+mod models;
 mod users;
