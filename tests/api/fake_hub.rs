@@ -102,38 +102,44 @@ pub struct FakeFile {
     pub content: Content,
     /// Stored with LFS (listed with `lfs.oid` = SHA-256).
     pub lfs: bool,
+    /// SHA-256 of `content`, hex.
+    pub sha256: String,
 }
 
 impl FakeFile {
-    /// A small non-LFS file.
-    pub fn text(path: &str, text: &str) -> Self {
+    /// A file with these bytes.
+    pub fn new(path: &str, content: Content, lfs: bool) -> Self {
+        let sha256 = content.sha256();
         Self {
             path: path.into(),
-            content: Content::Bytes(Bytes::from(text.to_owned())),
-            lfs: false,
+            content,
+            lfs,
+            sha256,
         }
+    }
+
+    /// A small non-LFS file.
+    pub fn text(path: &str, text: &str) -> Self {
+        Self::new(path, Content::Bytes(Bytes::from(text.to_owned())), false)
     }
 
     /// An LFS file of `len` pseudo-random bytes.
     pub fn lfs(path: &str, len: usize, seed: u64) -> Self {
-        Self {
-            path: path.into(),
-            content: Content::random(len, seed),
-            lfs: true,
-        }
+        Self::new(path, Content::random(len, seed), true)
     }
 
     /// The blob name the cache should use.
     pub fn blob_name(&self) -> String {
         if self.lfs {
-            self.content.sha256()
+            self.sha256.clone()
         } else {
             self.git_oid()
         }
     }
 
+    /// A stand-in for the git object id (not SHA-1, but 40 hex digits).
     fn git_oid(&self) -> String {
-        self.content.sha256()[..40].to_owned()
+        self.sha256[..40].to_owned()
     }
 }
 
@@ -420,8 +426,7 @@ fn tree(state: &HubState, id: &str) -> Response {
             json!({"type": "file", "path": f.path, "oid": f.git_oid(), "size": f.content.len()});
         if f.lfs {
             entry["size"] = json!(134);
-            entry["lfs"] =
-                json!({"oid": f.content.sha256(), "size": f.content.len(), "pointerSize": 134});
+            entry["lfs"] = json!({"oid": f.sha256, "size": f.content.len(), "pointerSize": 134});
         }
         entries.push(entry);
     }

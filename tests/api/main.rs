@@ -9,4 +9,5 @@ mod fake_hub;
 mod foundation;
 mod helpers;
 mod models;
+mod models_bench;
 mod users;

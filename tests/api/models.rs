@@ -774,3 +774,39 @@ async fn every_models_route_is_401_without_a_token() {
     }
     assert!(hub.requests().is_empty());
 }
+
+#[tokio::test]
+async fn the_hub_token_goes_to_the_hub_and_nowhere_else() {
+    let hub = hub_with_tiny_model().await;
+    hub.set_search(search_results());
+    let url = hub.url.clone();
+    let app = TestApp::spawn_with(move |f| {
+        f.merge(("hub.endpoint", url))
+            .merge(("hub.token", "hf_secret_value"))
+            .merge(("hub.retry_backoff", "10ms"))
+    })
+    .await;
+    let token = app.admin_token().await;
+    let resp = app.search_models(&token, "query=tiny").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let task_id = app.download_task(&token, MODEL).await;
+    let task = app.wait_for_end(&token, &task_id).await;
+    assert_eq!(task["status"], "completed");
+    let requests = hub.requests();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert_eq!(
+            r.authorization.as_deref(),
+            Some("Bearer hf_secret_value"),
+            "{}",
+            r.path
+        );
+    }
+    // A failure names the cause, never the token.
+    hub.set_search_status(Some(401));
+    let resp = app.search_models(&token, "query=tiny").await;
+    assert_eq!(resp.status(), StatusCode::BAD_GATEWAY);
+    let text = resp.text().await.expect("body");
+    assert!(text.contains("gated or private"), "{text}");
+    assert!(!text.contains("hf_secret_value"), "{text}");
+}

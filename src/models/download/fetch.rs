@@ -5,10 +5,13 @@
 //! files, SHA-256 are checked before it is renamed to `blobs/<hash>`; a file
 //! that fails the check is removed and fails the task.
 
+use std::io::{Read, Write};
+
+use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::{Response, StatusCode, header};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::job::{JobContext, JobError, PlannedFile, Progress};
@@ -16,6 +19,8 @@ use crate::models::{hub::describe, id::ModelId};
 
 /// Write buffer per file.
 const WRITE_BUFFER: usize = 1 << 20;
+/// Received chunks waiting for the writer (a bound on memory per file).
+const WRITER_QUEUE: usize = 64;
 
 /// How an attempt ended, when it did not fail the task.
 enum Attempt {
@@ -42,7 +47,7 @@ pub async fn fetch(
     };
     if let Ok(meta) = tokio::fs::metadata(&part).await {
         if meta.len() <= file.size {
-            state.resume_from(&part).await.map_err(io_err)?;
+            state = state.resume_from(part.clone()).await.map_err(io_err)?;
         }
         progress.add(state.have);
     }
@@ -96,20 +101,24 @@ struct Partial {
 }
 
 impl Partial {
-    /// Continue from an existing partial file: hash what it holds.
-    async fn resume_from(&mut self, part: &std::path::Path) -> std::io::Result<()> {
-        let mut f = tokio::fs::File::open(part).await?;
-        let mut buf = vec![0u8; WRITE_BUFFER];
-        loop {
-            let n = f.read(&mut buf).await?;
-            if n == 0 {
-                return Ok(());
+    /// Continue from an existing partial file: count (and hash) what it holds,
+    /// on a blocking thread.
+    async fn resume_from(mut self, part: std::path::PathBuf) -> std::io::Result<Self> {
+        let read = tokio::task::spawn_blocking(move || {
+            let mut f = std::fs::File::open(part)?;
+            let mut buf = vec![0u8; WRITE_BUFFER];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    return Ok(self);
+                }
+                if let Some(h) = self.hasher.as_mut() {
+                    h.update(&buf[..n]);
+                }
+                self.have += n as u64;
             }
-            if let Some(h) = self.hasher.as_mut() {
-                h.update(&buf[..n]);
-            }
-            self.have += n as u64;
-        }
+        });
+        read.await.map_err(std::io::Error::other)?
     }
 
     fn restart(&mut self, progress: &Progress) {
@@ -148,9 +157,12 @@ async fn attempt(
         .truncate(state.have == 0)
         .open(part)
         .await
-        .map_err(io_err)?;
-    let mut out = BufWriter::with_capacity(WRITE_BUFFER, out);
+        .map_err(io_err)?
+        .into_std()
+        .await;
+    let writer = Writer::spawn(out, state.hasher.take());
     let mut body = response.bytes_stream();
+    let mut received = 0;
     let outcome = loop {
         let chunk = tokio::select! {
             c = body.next() => c,
@@ -161,28 +173,79 @@ async fn attempt(
             Some(Err(e)) => break Ok(Attempt::Broken(describe(&e))),
             Some(Ok(bytes)) => {
                 let n = bytes.len() as u64;
-                if state.have + n > file.size {
+                if state.have + received + n > file.size {
                     break Err(JobError::Failed(format!(
                         "The Hugging Face Hub sent more than the {} bytes listed for {}",
                         file.size, file.path
                     )));
                 }
-                if let Err(e) = out.write_all(&bytes).await {
-                    break Err(io_err(e));
+                if writer.chunks.send(bytes).await.is_err() {
+                    // The writer stopped on an error, reported below.
+                    break Ok(Attempt::Ended);
                 }
-                if let Some(h) = state.hasher.as_mut() {
-                    h.update(&bytes);
-                }
-                state.have += n;
+                received += n;
                 progress.add(n);
             }
         }
     };
     // Whatever happened, keep what was received for the next attempt.
-    let flushed = out.flush().await.map_err(io_err);
-    let outcome = outcome?;
-    flushed?;
-    Ok(outcome)
+    let written = writer.finish().await?;
+    state.hasher = written.hasher;
+    state.have += written.bytes;
+    if let Some(e) = written.error {
+        return Err(io_err(e));
+    }
+    outcome
+}
+
+/// A blocking thread that appends the received chunks to the partial file and
+/// hashes them, so that neither disk writes nor SHA-256 run on the async
+/// workers, and receiving overlaps with writing.
+struct Writer {
+    chunks: mpsc::Sender<Bytes>,
+    thread: tokio::task::JoinHandle<Written>,
+}
+
+/// What a writer did.
+struct Written {
+    hasher: Option<Sha256>,
+    bytes: u64,
+    error: Option<std::io::Error>,
+}
+
+impl Writer {
+    fn spawn(file: std::fs::File, hasher: Option<Sha256>) -> Self {
+        let (chunks, mut rx) = mpsc::channel::<Bytes>(WRITER_QUEUE);
+        let thread = tokio::task::spawn_blocking(move || {
+            let mut out = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+            let mut done = Written {
+                hasher,
+                bytes: 0,
+                error: None,
+            };
+            while let Some(chunk) = rx.blocking_recv() {
+                if let Err(e) = out.write_all(&chunk) {
+                    done.error = Some(e);
+                    return done;
+                }
+                if let Some(h) = done.hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                done.bytes += chunk.len() as u64;
+            }
+            done.error = out.flush().err();
+            done
+        });
+        Self { chunks, thread }
+    }
+
+    /// Wait until every queued chunk is written.
+    async fn finish(self) -> Result<Written, JobError> {
+        drop(self.chunks);
+        self.thread
+            .await
+            .map_err(|e| JobError::Failed(format!("The file writer failed: {e}")))
+    }
 }
 
 /// Whether a 206 answer starts at byte `have` (`Content-Range: bytes have-...`).
