@@ -55,13 +55,30 @@ impl TestApp {
 
     /// The app with the plugin set `P` (`()` for none).
     pub async fn spawn_plugins<P: PluginSet>(configure: impl FnOnce(Figment) -> Figment) -> Self {
+        Self::try_spawn_plugins::<P>(configure)
+            .await
+            .expect("app builds")
+    }
+
+    /// The app with default plugins, or why it did not start.
+    pub async fn try_spawn_with(
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> Result<Self, mlx_manager::startup::StartupError> {
+        Self::try_spawn_plugins::<mlx_manager::plugins::DefaultPlugins>(|f| {
+            configure(with_fast_hashing(f))
+        })
+        .await
+    }
+
+    /// The app with the plugin set `P`, or why it did not start.
+    pub async fn try_spawn_plugins<P: PluginSet>(
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> Result<Self, mlx_manager::startup::StartupError> {
         init_test_logs();
         let data_dir = tempfile::tempdir().expect("tempdir");
         let config =
             Config::from_figment(configure(test_figment(data_dir.path()))).expect("config");
-        let app = Application::<P>::build_with(config)
-            .await
-            .expect("app builds");
+        let app = Application::<P>::build_with(config).await?;
         let port = app.port();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
@@ -72,13 +89,13 @@ impl TestApp {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("client");
-        Self {
+        Ok(Self {
             address: format!("http://127.0.0.1:{port}"),
             client,
             data_dir,
             stop: Some(stop),
             server: Some(server),
-        }
+        })
     }
 
     /// Stop the app and wait until it has shut down completely.

@@ -9,5 +9,4 @@ mod fake_hub;
 mod foundation;
 mod helpers;
 mod models;
-mod models_bench;
 mod users;

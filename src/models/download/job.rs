@@ -313,3 +313,58 @@ async fn publish_loop(ctx: &JobContext, progress: &Progress) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::hub::{LfsInfo, TreeEntry};
+
+    fn entry(path: &str, lfs: Option<&str>) -> TreeEntry {
+        TreeEntry {
+            kind: "file".into(),
+            path: path.into(),
+            size: 10,
+            oid: "a".repeat(40),
+            lfs: lfs.map(|oid| LfsInfo {
+                oid: oid.into(),
+                size: 1000,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_named_as_such() {
+        let cache = HubCache::new("/cache".into());
+        let full = std::io::Error::from_raw_os_error(nix::errno::Errno::ENOSPC as i32);
+        let err = JobError::io(&full, &cache, "write x");
+        assert_eq!(err.to_string(), "Not enough disk space in /cache");
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(matches!(
+            JobError::io(&other, &cache, "write x"),
+            JobError::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn the_plan_names_blobs_by_sha256_or_git_oid_and_refuses_unsafe_entries() {
+        let id = ModelId::parse("org/model").expect("id");
+        let sha = "B".repeat(64);
+        let files = plan(
+            vec![
+                entry("config.json", None),
+                entry("w.safetensors", Some(&sha)),
+            ],
+            &id,
+        )
+        .expect("plan");
+        assert_eq!(files[0].hash, "a".repeat(40));
+        assert!(!files[0].verify_sha256);
+        assert_eq!(
+            (files[1].hash.as_str(), files[1].size),
+            ("b".repeat(64).as_str(), 1000)
+        );
+        assert!(files[1].verify_sha256);
+        assert!(plan(vec![entry("../../etc/passwd", None)], &id).is_err());
+        assert!(plan(vec![entry("w.bin", Some("not-a-hash"))], &id).is_err());
+    }
+}

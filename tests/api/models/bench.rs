@@ -3,7 +3,7 @@
 //! writing the blob, publishing the snapshot), in one run. Ignored by default:
 //!
 //! ```sh
-//! cargo test --test api models_bench -- --ignored --nocapture
+//! cargo test --test api models::bench -- --ignored --nocapture
 //! ```
 
 use std::time::{Duration, Instant};
