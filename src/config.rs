@@ -232,6 +232,9 @@ pub struct HubSettings {
     pub timeout: Duration,
     /// Retries after a 5xx or a connection error, with exponential backoff.
     pub retries: u32,
+    /// The first backoff delay; each retry doubles it (capped at 30 s).
+    #[serde(with = "humantime_serde")]
+    pub retry_backoff: Duration,
     /// Files of one model downloaded at the same time.
     pub concurrent_files: usize,
 }
@@ -245,6 +248,7 @@ impl Default for HubSettings {
             organization: None,
             timeout: Duration::from_secs(30),
             retries: 3,
+            retry_backoff: Duration::from_millis(500),
             concurrent_files: 4,
         }
     }

@@ -12,6 +12,8 @@
 //! - [`profiles`], [`servers`], [`system`]: domain and infrastructure (profiles
 //!   in the store, the model-server supervisor, host facts and login services);
 //!   no HTTP types inside.
+//! - [`models`]: Hugging Face Hub search, resumable downloads into the hub cache,
+//!   the local model library. Domain code, no HTTP types.
 //! - [`plugins`]: compile-time composition of plugin crates (`plugins/*`); the
 //!   contract they implement is `mlx_manager_sdk`.
 //! - [`http`]: body limit, JSON errors for the framework's own failures, request logs.
@@ -22,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod migrations;
+pub mod models;
 pub mod plugins;
 pub mod profiles;
 pub mod servers;

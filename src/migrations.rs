@@ -14,4 +14,20 @@ pub const CORE: &[Migration] = &[
         name: "server instances",
         sql: crate::servers::instances::MIGRATION_SQL,
     },
+    Migration {
+        version: 3,
+        name: "download tasks",
+        sql: "
+DEFINE TABLE download_task SCHEMAFULL;
+DEFINE FIELD model_id ON download_task TYPE string;
+DEFINE FIELD status ON download_task TYPE string
+    ASSERT $value IN ['pending', 'downloading', 'completed', 'failed', 'cancelled'];
+DEFINE FIELD downloaded_bytes ON download_task TYPE int ASSERT $value >= 0;
+DEFINE FIELD total_bytes ON download_task TYPE int ASSERT $value >= 0;
+DEFINE FIELD error ON download_task TYPE option<string>;
+DEFINE FIELD created_at ON download_task TYPE datetime;
+DEFINE FIELD updated_at ON download_task TYPE datetime;
+DEFINE INDEX download_task_status ON download_task FIELDS status;
+",
+    },
 ];

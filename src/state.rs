@@ -8,9 +8,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::{ConfigError, Settings},
+    models::{DownloadManager, HubCache, HubClient},
     profiles::Profiles,
     servers::{Supervisor, command::Template},
     startup::StartupError,
+    store::StoreError,
     system::service::{Kind, ProcessRunner, ServiceManager, default_dir},
 };
 
@@ -30,6 +32,10 @@ pub struct AppState {
     pub supervisor: Arc<Supervisor>,
     /// Login services (launchd, systemd).
     pub services: ServiceManager,
+    /// The Hugging Face Hub client.
+    pub hub: Arc<HubClient>,
+    /// Model downloads (resumed at start, interrupted at stop).
+    pub downloads: Arc<DownloadManager>,
 }
 
 impl AppState {
@@ -47,11 +53,20 @@ impl AppState {
             data_dir.clone(),
             db.clone(),
         );
-        supervisor
-            .reconcile()
-            .await
-            .map_err(crate::store::StoreError::from)?;
+        supervisor.reconcile().await.map_err(StoreError::from)?;
         let services = service_manager(&settings, &data_dir);
+        let hub = HubClient::new(&settings.hub).map_err(ConfigError::Invalid)?;
+        let hub = Arc::new(hub);
+        let cache = HubCache::new(settings.paths.hf_cache());
+        let concurrent = settings.hub.concurrent_files;
+        let downloads = DownloadManager::new(db.clone(), hub.clone(), cache, concurrent);
+        let resumed = downloads
+            .resume_unfinished()
+            .await
+            .map_err(StoreError::from)?;
+        if resumed > 0 {
+            tracing::info!(resumed, "unfinished downloads resumed");
+        }
         Ok(Arc::new(Self {
             services,
             profiles: Profiles::new(db.clone(), settings.servers.port_start),
@@ -60,12 +75,15 @@ impl AppState {
             db,
             data_dir,
             shutdown: CancellationToken::new(),
+            hub,
+            downloads,
         }))
     }
 
     /// Stop what the core started (called once the server no longer serves).
     pub async fn stop(&self) {
         self.shutdown.cancel();
+        self.downloads.stop().await;
         self.supervisor.stop_all().await;
     }
 }

@@ -2,6 +2,7 @@
 //! converts input, calls one domain function and maps the result.
 
 pub mod health;
+pub mod models;
 pub mod profiles;
 pub mod servers;
 pub mod system;
@@ -19,6 +20,8 @@ pub enum ApiTags {
     Servers,
     /// Memory, host information and login services.
     System,
+    /// Hugging Face Hub search, model downloads and the local model library.
+    Models,
 }
 
 /// The core's operations.
@@ -27,4 +30,5 @@ pub type CoreApi = (
     profiles::ProfilesApi,
     servers::ServersApi,
     system::SystemApi,
+    models::ModelsApi,
 );

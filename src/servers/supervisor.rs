@@ -605,6 +605,13 @@ impl Supervisor {
     }
 }
 
+#[async_trait::async_trait]
+impl crate::models::ModelUsage for Supervisor {
+    async fn running_model_paths(&self) -> Vec<String> {
+        self.models_in_use()
+    }
+}
+
 fn classify(status: Option<ExitStatus>, stop_requested: bool, log: &Path) -> Exit {
     use std::os::unix::process::ExitStatusExt;
     let code = status.and_then(|s| s.code());

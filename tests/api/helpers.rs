@@ -55,13 +55,30 @@ impl TestApp {
 
     /// The app with the plugin set `P` (`()` for none).
     pub async fn spawn_plugins<P: PluginSet>(configure: impl FnOnce(Figment) -> Figment) -> Self {
+        Self::try_spawn_plugins::<P>(configure)
+            .await
+            .expect("app builds")
+    }
+
+    /// The app with default plugins, or why it did not start.
+    pub async fn try_spawn_with(
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> Result<Self, mlx_manager::startup::StartupError> {
+        Self::try_spawn_plugins::<mlx_manager::plugins::DefaultPlugins>(|f| {
+            configure(with_fast_hashing(f))
+        })
+        .await
+    }
+
+    /// The app with the plugin set `P`, or why it did not start.
+    pub async fn try_spawn_plugins<P: PluginSet>(
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> Result<Self, mlx_manager::startup::StartupError> {
         init_test_logs();
         let data_dir = tempfile::tempdir().expect("tempdir");
         let config =
             Config::from_figment(configure(test_figment(data_dir.path()))).expect("config");
-        let app = Application::<P>::build_with(config)
-            .await
-            .expect("app builds");
+        let app = Application::<P>::build_with(config).await?;
         let port = app.port();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
@@ -72,13 +89,13 @@ impl TestApp {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("client");
-        Self {
+        Ok(Self {
             address: format!("http://127.0.0.1:{port}"),
             client,
             data_dir,
             stop: Some(stop),
             server: Some(server),
-        }
+        })
     }
 
     /// Stop the app and wait until it has shut down completely.
@@ -199,6 +216,115 @@ impl TestApp {
         assert_eq!(resp.status(), StatusCode::OK);
         let token = self.token(email, PASSWORD).await;
         (id, token)
+    }
+}
+
+impl TestApp {
+    // ---- models ----
+
+    /// The hub cache of this app (`[paths] hf_cache`).
+    pub fn hub_cache(&self) -> std::path::PathBuf {
+        self.data_dir.path().join("hub")
+    }
+
+    /// `GET /api/models/search?<query>`.
+    pub async fn search_models(&self, token: &str, query: &str) -> Response {
+        self.get_as(token, &format!("/api/models/search?{query}"))
+            .await
+    }
+
+    /// `POST /api/models/download`.
+    pub async fn start_download(&self, token: &str, model_id: &str) -> Response {
+        self.send_as(
+            token,
+            reqwest::Method::POST,
+            "/api/models/download",
+            Some(json!({"model_id": model_id})),
+        )
+        .await
+    }
+
+    /// Start downloading `model_id` and return the task id (panics unless 202).
+    pub async fn download_task(&self, token: &str, model_id: &str) -> String {
+        let resp = self.start_download(token, model_id).await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::ACCEPTED,
+            "download of {model_id}"
+        );
+        let body: Value = resp.json().await.expect("json");
+        assert_eq!(body["model_id"], model_id);
+        body["task_id"].as_str().expect("task_id").to_owned()
+    }
+
+    /// `GET /api/models/downloads/{task_id}` as JSON (panics unless 200).
+    pub async fn download(&self, token: &str, task_id: &str) -> Value {
+        let resp = self
+            .get_as(token, &format!("/api/models/downloads/{task_id}"))
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK, "task {task_id}");
+        resp.json().await.expect("json")
+    }
+
+    /// Poll the task until `done` holds for it (panics after 30 s).
+    pub async fn wait_for_download(
+        &self,
+        token: &str,
+        task_id: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let task = self.download(token, task_id).await;
+            if done(&task) {
+                return task;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "task never reached the expected state: {task}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Poll the task until its status is final.
+    pub async fn wait_for_end(&self, token: &str, task_id: &str) -> Value {
+        self.wait_for_download(token, task_id, |t| {
+            matches!(
+                t["status"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            )
+        })
+        .await
+    }
+
+    /// `DELETE /api/models/downloads/{task_id}`.
+    pub async fn cancel_download(&self, token: &str, task_id: &str) -> Response {
+        self.send_as(
+            token,
+            reqwest::Method::DELETE,
+            &format!("/api/models/downloads/{task_id}"),
+            None,
+        )
+        .await
+    }
+
+    /// `GET /api/models/local` as JSON (panics unless 200).
+    pub async fn local_models(&self, token: &str) -> Value {
+        let resp = self.get_as(token, "/api/models/local").await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json().await.expect("json")
+    }
+
+    /// `DELETE /api/models/{model_id}` (the id as given: encoded or not).
+    pub async fn delete_model(&self, token: &str, model_id: &str) -> Response {
+        self.send_as(
+            token,
+            reqwest::Method::DELETE,
+            &format!("/api/models/{model_id}"),
+            None,
+        )
+        .await
     }
 }
 

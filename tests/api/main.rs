@@ -5,8 +5,10 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod auth;
+mod fake_hub;
 mod foundation;
 mod helpers;
+mod models;
 mod profiles;
 mod servers;
 mod system;

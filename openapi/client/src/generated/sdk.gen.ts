@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { CancelDownloadData, CancelDownloadErrors, CancelDownloadResponses, ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteLocalModelData, DeleteLocalModelErrors, DeleteLocalModelResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, GetDownloadData, GetDownloadErrors, GetDownloadResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelConfigData, GetModelConfigErrors, GetModelConfigResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetServiceStatusData, GetServiceStatusErrors, GetServiceStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, InstallServiceData, InstallServiceErrors, InstallServiceResponses, ListActiveDownloadsData, ListActiveDownloadsErrors, ListActiveDownloadsResponses, ListLocalModelsData, ListLocalModelsErrors, ListLocalModelsResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, SearchModelsData, SearchModelsErrors, SearchModelsResponses, StartModelDownloadData, StartModelDownloadErrors, StartModelDownloadResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamDownloadEventsData, StreamDownloadEventsErrors, StreamDownloadEventsResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UninstallServiceData, UninstallServiceErrors, UninstallServiceResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean> = Options2<TData, ThrowOnError> & {
     /**
@@ -77,7 +77,8 @@ export const getNextPort = <ThrowOnError extends boolean = false>(options?: Opti
  * Delete a profile
  *
  * Action: `profiles.write`. A running server of this profile is stopped
- * first. Errors: 404.
+ * first, and its login service (if installed) removed. Errors: 404; 503 when
+ * the login service cannot be removed.
  */
 export const deleteProfile = <ThrowOnError extends boolean = false>(options: Options<DeleteProfileData, ThrowOnError>) => (options.client ?? client).delete<DeleteProfileResponses, DeleteProfileErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -101,7 +102,8 @@ export const getProfile = <ThrowOnError extends boolean = false>(options: Option
  *
  * Action: `profiles.write`. Partial: absent fields stay as they are, `null`
  * clears an optional field. A running server keeps its old settings until it
- * is restarted. Errors: 404; 409 as for create; 422.
+ * is restarted. Errors: 404; 409 as for create, and `service_installed` when
+ * renaming a profile whose login service is installed; 422.
  */
 export const updateProfile = <ThrowOnError extends boolean = false>(options: Options<UpdateProfileData, ThrowOnError>) => (options.client ?? client).put<UpdateProfileResponses, UpdateProfileErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -250,6 +252,195 @@ export const getSystemMemory = <ThrowOnError extends boolean = false>(options?: 
 export const getSystemInfo = <ThrowOnError extends boolean = false>(options?: Options<GetSystemInfoData, ThrowOnError>) => (options?.client ?? client).get<GetSystemInfoResponses, GetSystemInfoErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
     url: '/api/system/info',
+    ...options
+});
+
+/**
+ * Remove a profile's login service
+ *
+ * Action: `system.service`. Unloads it (`launchctl bootout` / `systemctl --user
+ * disable --now`) and deletes its file. Errors: 404 `profile_not_found`,
+ * `service_not_installed`; 501; 503 as for install.
+ */
+export const uninstallService = <ThrowOnError extends boolean = false>(options: Options<UninstallServiceData, ThrowOnError>) => (options.client ?? client).delete<UninstallServiceResponses, UninstallServiceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/system/service/{profile_id}',
+    ...options
+});
+
+/**
+ * A profile's login service
+ *
+ * Action: `system.read`. Whether its file is installed, whether launchd /
+ * systemd reports it running, and its pid. Errors: 404 `profile_not_found`;
+ * 501; 503 as for install.
+ */
+export const getServiceStatus = <ThrowOnError extends boolean = false>(options: Options<GetServiceStatusData, ThrowOnError>) => (options.client ?? client).get<GetServiceStatusResponses, GetServiceStatusErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/system/service/{profile_id}',
+    ...options
+});
+
+/**
+ * Install a profile as a login service
+ *
+ * Action: `system.service`. Writes and loads a launchd agent (macOS,
+ * `~/Library/LaunchAgents/<label>.plist`, loaded with `launchctl bootstrap`) or
+ * a systemd user unit (Linux, `~/.config/systemd/user/<label>.service`, enabled
+ * with `systemctl --user enable --now` when `auto_start` is set). It runs the
+ * same command the supervisor would, logs to the same file, starts at login when
+ * `auto_start` is set, and is restarted after a crash. Errors: 404
+ * `profile_not_found`; 501 `service_unsupported` on other systems; 503
+ * `service_manager_unavailable` / `service_manager_failed` when `launchctl` or
+ * `systemctl` is missing or refuses, `program_not_found` when the server program
+ * is not on `PATH`.
+ */
+export const installService = <ThrowOnError extends boolean = false>(options: Options<InstallServiceData, ThrowOnError>) => (options.client ?? client).post<InstallServiceResponses, InstallServiceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/system/service/{profile_id}',
+    ...options
+});
+
+/**
+ * Search the Hugging Face Hub
+ *
+ * Action: `models.read`. MLX models (`filter=mlx`) matching `query`, most
+ * downloaded first, limited to `[hub] organization` when set. Sizes are the
+ * Hub's `usedStorage`, else estimated from the name (parameters times bytes
+ * per parameter of the quantisation, plus 10 %). `query` is required: a
+ * missing or blank one is 422 `empty_query`; `limit` (1 to 100, default 20)
+ * or `max_size_gb` out of range is 422 `invalid_parameter`. A failing Hub is
+ * 502 `hub_error` (never an empty list); with `[hub] offline = true` the Hub
+ * is never called and the answer is 503 `hub_offline`.
+ */
+export const searchModels = <ThrowOnError extends boolean = false>(options?: Options<SearchModelsData, ThrowOnError>) => (options?.client ?? client).get<SearchModelsResponses, SearchModelsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/models/search',
+    ...options
+});
+
+/**
+ * List local models
+ *
+ * Action: `models.read`. Every model with a complete snapshot in the hub
+ * cache (`[paths] hf_cache`), by id: the snapshot `refs/main` names (else
+ * the newest), its size, and its `config.json` characteristics. Downloads in
+ * progress are not listed.
+ */
+export const listLocalModels = <ThrowOnError extends boolean = false>(options?: Options<ListLocalModelsData, ThrowOnError>) => (options?.client ?? client).get<ListLocalModelsResponses, ListLocalModelsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/models/local',
+    ...options
+});
+
+/**
+ * Start a download
+ *
+ * Action: `models.download`. Starts downloading the `main` revision of the
+ * model now and answers 202 with the task; while a download of the same
+ * model runs, the same task is returned. Files land in the Hugging Face
+ * cache layout; LFS files are checked against their SHA-256; the snapshot
+ * and `refs/main` appear only when every file is verified. Partial files
+ * are continued with range requests after an interruption or a restart.
+ * A malformed id is 422 `invalid_model_id`; offline, 503 `hub_offline`.
+ * Hub errors (unknown or gated model) fail the task, not this request.
+ */
+export const startModelDownload = <ThrowOnError extends boolean = false>(options: Options<StartModelDownloadData, ThrowOnError>) => (options.client ?? client).post<StartModelDownloadResponses, StartModelDownloadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/models/download',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json; charset=utf-8',
+        ...options.headers
+    }
+});
+
+/**
+ * List running downloads
+ *
+ * Action: `models.read`. Tasks that are pending or downloading, oldest first.
+ */
+export const listActiveDownloads = <ThrowOnError extends boolean = false>(options?: Options<ListActiveDownloadsData, ThrowOnError>) => (options?.client ?? client).get<ListActiveDownloadsResponses, ListActiveDownloadsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/models/downloads/active',
+    ...options
+});
+
+/**
+ * Cancel a download
+ *
+ * Action: `models.download`. Stops the task, records it as `cancelled` and
+ * removes its partial files (and the model's directory when it holds no
+ * earlier snapshot) before answering 204. A task that has already ended is
+ * left as it is (still 204). 404 `task_not_found`.
+ */
+export const cancelDownload = <ThrowOnError extends boolean = false>(options: Options<CancelDownloadData, ThrowOnError>) => (options.client ?? client).delete<CancelDownloadResponses, CancelDownloadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/models/downloads/{task_id}',
+    ...options
+});
+
+/**
+ * Get a download task
+ *
+ * Action: `models.read`. The task's status and progress (live while it
+ * runs, from the store afterwards). 404 `task_not_found`.
+ */
+export const getDownload = <ThrowOnError extends boolean = false>(options: Options<GetDownloadData, ThrowOnError>) => (options.client ?? client).get<GetDownloadResponses, GetDownloadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/models/downloads/{task_id}',
+    ...options
+});
+
+/**
+ * Stream a download's progress
+ *
+ * Action: `models.read`. `text/event-stream` of `DownloadTask` objects: the
+ * current state at once, then every change (at most about five a second),
+ * ending after a final status (`completed`, `failed`, `cancelled`) or when
+ * the server shuts down. Accepts a bearer token or a single-use `?ticket=`
+ * (for `EventSource`). 404 `task_not_found`.
+ */
+export const streamDownloadEvents = <ThrowOnError extends boolean = false>(options: Options<StreamDownloadEventsData, ThrowOnError>) => (options.client ?? client).sse.get<StreamDownloadEventsResponses, StreamDownloadEventsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        {
+            in: 'query',
+            name: 'ticket',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/models/downloads/{task_id}/events',
+    ...options
+});
+
+/**
+ * Delete a local model
+ *
+ * Action: `models.delete`. Removes the model's whole cache directory
+ * (`models--org--name`). The id contains a `/`: send it percent-encoded
+ * (`org%2Fname`) or as two path segments (`/api/models/org/name`).
+ * 404 "Model not found"; 409 `model_in_use` while a running server uses it,
+ * 409 `download_in_progress` while it is being downloaded; 422 bad id.
+ */
+export const deleteLocalModel = <ThrowOnError extends boolean = false>(options: Options<DeleteLocalModelData, ThrowOnError>) => (options.client ?? client).delete<DeleteLocalModelResponses, DeleteLocalModelErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/models/{model_id}',
+    ...options
+});
+
+/**
+ * Get a local model's characteristics
+ *
+ * Action: `models.read`. What the model's `config.json` says (architecture,
+ * context length, sizes, quantisation, vision). The id may be percent-encoded
+ * or two path segments. 404 `model_not_found` when the model is not local,
+ * `config_not_found` when it has no readable `config.json`; 422 bad id.
+ */
+export const getModelConfig = <ThrowOnError extends boolean = false>(options: Options<GetModelConfigData, ThrowOnError>) => (options.client ?? client).get<GetModelConfigResponses, GetModelConfigErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/models/config/{model_id}',
     ...options
 });
 

@@ -24,6 +24,75 @@ export type ApiError = {
 };
 
 /**
+ * DownloadRequest
+ *
+ * A download request.
+ */
+export type DownloadRequest = {
+    /**
+     * The Hub id, `org/name`.
+     */
+    model_id: string;
+};
+
+/**
+ * DownloadStarted
+ *
+ * A started (or already running) download.
+ */
+export type DownloadStarted = {
+    /**
+     * Poll `GET /api/models/downloads/{task_id}` or stream its `/events`.
+     */
+    task_id: string;
+    /**
+     * `org/name`.
+     */
+    model_id: string;
+};
+
+/**
+ * Where a download task stands.
+ */
+export type DownloadStatus = 'pending' | 'downloading' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * DownloadTask
+ *
+ * A download task and its progress.
+ */
+export type DownloadTask = {
+    /**
+     * Opaque id.
+     */
+    task_id: string;
+    /**
+     * `org/name`.
+     */
+    model_id: string;
+    /**
+     * Where it stands.
+     */
+    status: DownloadStatus & unknown;
+    /**
+     * Percent done, 0 to 100 (one decimal).
+     */
+    progress: number;
+    /**
+     * Bytes on disk so far, partial files included.
+     */
+    downloaded_bytes: number;
+    /**
+     * Bytes of all files of the revision (0 until the file list is known).
+     */
+    total_bytes: number;
+    /**
+     * Why the task failed.
+     */
+    error?: string;
+};
+
+/**
  * HealthReport
  *
  * A health probe of a server.
@@ -51,6 +120,34 @@ export type HealthReport = {
  * A health probe's verdict.
  */
 export type HealthStatus = 'healthy' | 'unhealthy' | 'stopped';
+
+/**
+ * LocalModel
+ *
+ * A model in the local cache.
+ */
+export type LocalModel = {
+    /**
+     * `org/name`.
+     */
+    model_id: string;
+    /**
+     * The snapshot directory (usable as a profile's `model_path`).
+     */
+    local_path: string;
+    /**
+     * Bytes of the snapshot's files.
+     */
+    size_bytes: number;
+    /**
+     * `size_bytes` in GB (10^9 bytes), two decimals.
+     */
+    size_gb: number;
+    /**
+     * From `config.json`, when readable.
+     */
+    characteristics?: ModelCharacteristics & unknown;
+};
 
 /**
  * LogEvent
@@ -149,6 +246,111 @@ export type Message = {
      * What happened.
      */
     message: string;
+};
+
+/**
+ * ModelCharacteristics
+ *
+ * What a model's `config.json` says about it.
+ */
+export type ModelCharacteristics = {
+    /**
+     * `model_type`, e.g. `qwen2`.
+     */
+    model_type?: string;
+    /**
+     * `architectures`.
+     */
+    architectures: Array<string>;
+    /**
+     * Context length (`max_position_embeddings`).
+     */
+    max_position_embeddings?: number;
+    /**
+     * `num_hidden_layers`.
+     */
+    num_hidden_layers?: number;
+    /**
+     * `hidden_size`.
+     */
+    hidden_size?: number;
+    /**
+     * `vocab_size`.
+     */
+    vocab_size?: number;
+    /**
+     * `num_attention_heads`.
+     */
+    num_attention_heads?: number;
+    /**
+     * `num_key_value_heads`.
+     */
+    num_key_value_heads?: number;
+    /**
+     * `quantization.bits`.
+     */
+    quantization_bits?: number;
+    /**
+     * `quantization.group_size`.
+     */
+    quantization_group_size?: number;
+    /**
+     * Whether the model takes images (`vision_config` or `image_token_id`).
+     */
+    is_multimodal: boolean;
+};
+
+/**
+ * ModelDeleted
+ *
+ * The answer of a model deletion.
+ */
+export type ModelDeleted = {
+    /**
+     * Always true.
+     */
+    deleted: boolean;
+};
+
+/**
+ * ModelSearchResult
+ *
+ * A search hit.
+ */
+export type ModelSearchResult = {
+    /**
+     * `org/name`.
+     */
+    model_id: string;
+    /**
+     * The author or organisation.
+     */
+    author: string;
+    /**
+     * Downloads (last 30 days, as the Hub counts them).
+     */
+    downloads: number;
+    /**
+     * Likes.
+     */
+    likes: number;
+    /**
+     * Size in GB (10^9 bytes): the Hub's `usedStorage`, else estimated from the
+     * name; 0 when neither is known.
+     */
+    estimated_size_gb: number;
+    /**
+     * The Hub's tags.
+     */
+    tags: Array<string>;
+    /**
+     * Whether the local cache holds a complete snapshot.
+     */
+    is_downloaded: boolean;
+    /**
+     * Last change on the Hub (RFC 3339).
+     */
+    last_modified?: string;
 };
 
 /**
@@ -604,6 +806,46 @@ export type ServerStopped = {
      * Always true.
      */
     stopped: boolean;
+};
+
+/**
+ * ServiceInstalled
+ *
+ * An installed login service.
+ */
+export type ServiceInstalled = {
+    /**
+     * The plist or unit file written.
+     */
+    path: string;
+    /**
+     * The service's label (`com.mlx-manager.<slug of the profile name>`).
+     */
+    label: string;
+};
+
+/**
+ * ServiceStatus
+ *
+ * A login service's state.
+ */
+export type ServiceStatus = {
+    /**
+     * Its file exists.
+     */
+    installed: boolean;
+    /**
+     * launchd / systemd reports it running.
+     */
+    running: boolean;
+    /**
+     * Its main process.
+     */
+    pid?: number;
+    /**
+     * Its label.
+     */
+    label: string;
 };
 
 /**
@@ -1934,6 +2176,824 @@ export type GetSystemInfoResponses = {
 };
 
 export type GetSystemInfoResponse = GetSystemInfoResponses[keyof GetSystemInfoResponses];
+
+export type UninstallServiceData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: never;
+    url: '/api/system/service/{profile_id}';
+};
+
+export type UninstallServiceErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type UninstallServiceError = UninstallServiceErrors[keyof UninstallServiceErrors];
+
+export type UninstallServiceResponses = {
+    /**
+     * Removed; no content.
+     */
+    204: void;
+};
+
+export type UninstallServiceResponse = UninstallServiceResponses[keyof UninstallServiceResponses];
+
+export type GetServiceStatusData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: never;
+    url: '/api/system/service/{profile_id}';
+};
+
+export type GetServiceStatusErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetServiceStatusError = GetServiceStatusErrors[keyof GetServiceStatusErrors];
+
+export type GetServiceStatusResponses = {
+    200: ServiceStatus;
+};
+
+export type GetServiceStatusResponse = GetServiceStatusResponses[keyof GetServiceStatusResponses];
+
+export type InstallServiceData = {
+    body?: never;
+    path: {
+        /**
+         * The profile.
+         */
+        profile_id: string;
+    };
+    query?: never;
+    url: '/api/system/service/{profile_id}';
+};
+
+export type InstallServiceErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type InstallServiceError = InstallServiceErrors[keyof InstallServiceErrors];
+
+export type InstallServiceResponses = {
+    200: ServiceInstalled;
+};
+
+export type InstallServiceResponse = InstallServiceResponses[keyof InstallServiceResponses];
+
+export type SearchModelsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Free text matched against model ids (required, not blank).
+         */
+        query?: string;
+        /**
+         * Leave out models larger than this many GB.
+         */
+        max_size_gb?: number;
+        /**
+         * At most this many results (1 to 100, default 20).
+         */
+        limit?: number;
+    };
+    url: '/api/models/search';
+};
+
+export type SearchModelsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type SearchModelsError = SearchModelsErrors[keyof SearchModelsErrors];
+
+export type SearchModelsResponses = {
+    200: Array<ModelSearchResult>;
+};
+
+export type SearchModelsResponse = SearchModelsResponses[keyof SearchModelsResponses];
+
+export type ListLocalModelsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/models/local';
+};
+
+export type ListLocalModelsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ListLocalModelsError = ListLocalModelsErrors[keyof ListLocalModelsErrors];
+
+export type ListLocalModelsResponses = {
+    200: Array<LocalModel>;
+};
+
+export type ListLocalModelsResponse = ListLocalModelsResponses[keyof ListLocalModelsResponses];
+
+export type StartModelDownloadData = {
+    body: DownloadRequest;
+    path?: never;
+    query?: never;
+    url: '/api/models/download';
+};
+
+export type StartModelDownloadErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type StartModelDownloadError = StartModelDownloadErrors[keyof StartModelDownloadErrors];
+
+export type StartModelDownloadResponses = {
+    /**
+     * The download runs (it was started now, or was already running).
+     */
+    202: DownloadStarted;
+};
+
+export type StartModelDownloadResponse = StartModelDownloadResponses[keyof StartModelDownloadResponses];
+
+export type ListActiveDownloadsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/models/downloads/active';
+};
+
+export type ListActiveDownloadsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ListActiveDownloadsError = ListActiveDownloadsErrors[keyof ListActiveDownloadsErrors];
+
+export type ListActiveDownloadsResponses = {
+    200: Array<DownloadTask>;
+};
+
+export type ListActiveDownloadsResponse = ListActiveDownloadsResponses[keyof ListActiveDownloadsResponses];
+
+export type CancelDownloadData = {
+    body?: never;
+    path: {
+        /**
+         * The task id from `startModelDownload`.
+         */
+        task_id: string;
+    };
+    query?: never;
+    url: '/api/models/downloads/{task_id}';
+};
+
+export type CancelDownloadErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type CancelDownloadError = CancelDownloadErrors[keyof CancelDownloadErrors];
+
+export type CancelDownloadResponses = {
+    /**
+     * The task is cancelled (or had already ended).
+     */
+    204: void;
+};
+
+export type CancelDownloadResponse = CancelDownloadResponses[keyof CancelDownloadResponses];
+
+export type GetDownloadData = {
+    body?: never;
+    path: {
+        /**
+         * The task id from `startModelDownload`.
+         */
+        task_id: string;
+    };
+    query?: never;
+    url: '/api/models/downloads/{task_id}';
+};
+
+export type GetDownloadErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetDownloadError = GetDownloadErrors[keyof GetDownloadErrors];
+
+export type GetDownloadResponses = {
+    200: DownloadTask;
+};
+
+export type GetDownloadResponse = GetDownloadResponses[keyof GetDownloadResponses];
+
+export type StreamDownloadEventsData = {
+    body?: never;
+    path: {
+        /**
+         * The task id from `startModelDownload`.
+         */
+        task_id: string;
+    };
+    query?: never;
+    url: '/api/models/downloads/{task_id}/events';
+};
+
+export type StreamDownloadEventsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type StreamDownloadEventsError = StreamDownloadEventsErrors[keyof StreamDownloadEventsErrors];
+
+export type StreamDownloadEventsResponses = {
+    200: Array<DownloadTask>;
+};
+
+export type StreamDownloadEventsResponse = StreamDownloadEventsResponses[keyof StreamDownloadEventsResponses];
+
+export type DeleteLocalModelData = {
+    body?: never;
+    path: {
+        /**
+         * `org/name`.
+         */
+        model_id: string;
+    };
+    query?: never;
+    url: '/api/models/{model_id}';
+};
+
+export type DeleteLocalModelErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type DeleteLocalModelError = DeleteLocalModelErrors[keyof DeleteLocalModelErrors];
+
+export type DeleteLocalModelResponses = {
+    200: ModelDeleted;
+};
+
+export type DeleteLocalModelResponse = DeleteLocalModelResponses[keyof DeleteLocalModelResponses];
+
+export type GetModelConfigData = {
+    body?: never;
+    path: {
+        /**
+         * `org/name`.
+         */
+        model_id: string;
+    };
+    query?: never;
+    url: '/api/models/config/{model_id}';
+};
+
+export type GetModelConfigErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetModelConfigError = GetModelConfigErrors[keyof GetModelConfigErrors];
+
+export type GetModelConfigResponses = {
+    200: ModelCharacteristics;
+};
+
+export type GetModelConfigResponse = GetModelConfigResponses[keyof GetModelConfigResponses];
 
 export type RegisterData = {
     body: RegisterRequestWritable;

@@ -1,0 +1,323 @@
+//! `DownloadManager`: one running task per model, started at once, observable
+//! while it runs (a watch channel) and afterwards (the store), cancellable, and
+//! resumed after a restart. `stop` interrupts every task without changing its
+//! record, so the next start-up resumes it.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use futures_util::{
+    StreamExt,
+    stream::{self, BoxStream},
+};
+use mlx_manager_sdk::Db;
+use tokio::{sync::Mutex, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    DownloadStatus, TaskView, is_task_id,
+    job::{self, JobContext, JobError, Progress},
+    tasks,
+};
+use crate::models::{HubCache, HubClient, ModelId, ModelsError};
+
+/// How long `stop` and `cancel` wait for a task to notice.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+struct Running {
+    model: ModelId,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// Starts, tracks, cancels and resumes downloads.
+pub struct DownloadManager {
+    ctx: JobContext,
+    running: Mutex<HashMap<String, Running>>,
+    stop: CancellationToken,
+}
+
+impl DownloadManager {
+    /// A manager downloading from `hub` into `cache`, `concurrent_files` files
+    /// of a model at a time. Call [`Self::resume_unfinished`] to resume tasks.
+    pub fn new(db: Db, hub: Arc<HubClient>, cache: HubCache, concurrent_files: usize) -> Arc<Self> {
+        Arc::new(Self {
+            ctx: JobContext {
+                db,
+                hub,
+                cache,
+                concurrent_files,
+            },
+            running: Mutex::new(HashMap::new()),
+            stop: CancellationToken::new(),
+        })
+    }
+
+    /// The cache downloads go to.
+    pub fn cache(&self) -> &HubCache {
+        &self.ctx.cache
+    }
+
+    /// Resume every task the store says is pending or downloading (none while
+    /// offline: they wait for a start with the Hub). Returns how many resumed.
+    pub async fn resume_unfinished(self: &Arc<Self>) -> Result<usize, surrealdb::Error> {
+        if self.ctx.hub.is_offline() {
+            return Ok(0);
+        }
+        let mut resumed = 0;
+        let mut running = self.running.lock().await;
+        for view in tasks::unfinished(&self.ctx.db).await? {
+            let model = ModelId::parse(&view.model_id);
+            let duplicate = running.values().any(|r| Ok(&r.model) == model.as_ref());
+            match model {
+                Ok(model) if !duplicate => {
+                    tracing::info!(task = %view.task_id, model = %model, "resuming download");
+                    let id = view.task_id.clone();
+                    running.insert(id, self.spawn(model, view));
+                    resumed += 1;
+                }
+                _ => {
+                    let why = "Superseded by another download of the same model".to_owned();
+                    tasks::finish(
+                        &self.ctx.db,
+                        &view.task_id,
+                        DownloadStatus::Cancelled,
+                        Some(why),
+                        0,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Start downloading `model`, or return the task already downloading it.
+    pub async fn start(self: &Arc<Self>, model: ModelId) -> Result<TaskView, ModelsError> {
+        if self.ctx.hub.is_offline() {
+            return Err(ModelsError::Offline);
+        }
+        let mut running = self.running.lock().await;
+        if let Some(r) = running.values().find(|r| r.model == model) {
+            return Ok(r.progress.view());
+        }
+        let view = TaskView {
+            task_id: uuid::Uuid::new_v4().simple().to_string(),
+            model_id: model.to_string(),
+            status: DownloadStatus::Pending,
+            downloaded_bytes: 0,
+            total_bytes: 0,
+            error: None,
+            created_at: chrono::Utc::now(),
+        };
+        tasks::create(&self.ctx.db, &view).await?;
+        let entry = self.spawn(model, view.clone());
+        running.insert(view.task_id.clone(), entry);
+        Ok(view)
+    }
+
+    fn spawn(self: &Arc<Self>, model: ModelId, view: TaskView) -> Running {
+        let task_id = view.task_id.clone();
+        let progress = Arc::new(Progress::new(view));
+        let cancel = self.stop.child_token();
+        let manager = Arc::clone(self);
+        let (p, c, m) = (progress.clone(), cancel.clone(), model.clone());
+        let handle = tokio::spawn(async move {
+            let result = job::run(&manager.ctx, &m, &p, &c).await;
+            manager.conclude(&task_id, &m, &p, result).await;
+            manager.running.lock().await.remove(&task_id);
+        });
+        Running {
+            model,
+            progress,
+            cancel,
+            handle: Some(handle),
+        }
+    }
+
+    /// Record how a job ended and tell the watchers.
+    async fn conclude(
+        &self,
+        task_id: &str,
+        model: &ModelId,
+        progress: &Progress,
+        result: Result<(), JobError>,
+    ) {
+        let db = &self.ctx.db;
+        let done = progress.done();
+        let (status, error) = match result {
+            Ok(()) => (DownloadStatus::Completed, None),
+            Err(JobError::Interrupted) if progress.view().status == DownloadStatus::Cancelled => {
+                // Cancelled (already recorded): remove what it left behind.
+                let cache = self.ctx.cache.clone();
+                let m = model.clone();
+                match tokio::task::spawn_blocking(move || cache.remove_partials(&m)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(task = task_id, error = %e, "cannot remove partial files")
+                    }
+                    Err(e) => {
+                        tracing::warn!(task = task_id, error = %e, "cannot remove partial files")
+                    }
+                }
+                return;
+            }
+            Err(JobError::Interrupted) => {
+                // The manager is stopping: keep the record unfinished, to resume.
+                let view = progress.view();
+                let saved = tasks::save_progress(db, task_id, view.status, done, view.total_bytes);
+                if let Err(e) = saved.await {
+                    tracing::warn!(task = task_id, error = %e, "cannot save download progress");
+                }
+                return;
+            }
+            Err(err @ JobError::DiskFull(_)) => {
+                let cache = self.ctx.cache.clone();
+                let m = model.clone();
+                let _ = tokio::task::spawn_blocking(move || cache.remove_partials(&m)).await;
+                (DownloadStatus::Failed, Some(err.to_string()))
+            }
+            Err(err) => (DownloadStatus::Failed, Some(err.to_string())),
+        };
+        match &error {
+            Some(e) => {
+                tracing::warn!(task = task_id, model = %model, error = %e, "download failed")
+            }
+            None => tracing::info!(task = task_id, model = %model, "download completed"),
+        }
+        let total = progress.view().total_bytes;
+        let recorded_done = if status == DownloadStatus::Completed {
+            total
+        } else {
+            done
+        };
+        match tasks::finish(db, task_id, status, error.clone(), recorded_done).await {
+            Ok(true) => progress.set_status(status, error),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(task = task_id, error = %e, "cannot record the end of a download")
+            }
+        }
+    }
+
+    /// The task with this id, live when running.
+    pub async fn get(&self, task_id: &str) -> Result<TaskView, ModelsError> {
+        if let Some(r) = self.running.lock().await.get(task_id) {
+            return Ok(r.progress.view());
+        }
+        self.stored(task_id).await
+    }
+
+    async fn stored(&self, task_id: &str) -> Result<TaskView, ModelsError> {
+        if !is_task_id(task_id) {
+            return Err(ModelsError::TaskNotFound);
+        }
+        tasks::get(&self.ctx.db, task_id)
+            .await?
+            .ok_or(ModelsError::TaskNotFound)
+    }
+
+    /// The running tasks, oldest first.
+    pub async fn active(&self) -> Vec<TaskView> {
+        let mut views: Vec<TaskView> = self
+            .running
+            .lock()
+            .await
+            .values()
+            .map(|r| r.progress.view())
+            .collect();
+        views.sort_by_key(|v| v.created_at);
+        views
+    }
+
+    /// Whether a task is downloading `model`.
+    pub async fn is_downloading(&self, model: &ModelId) -> bool {
+        self.running
+            .lock()
+            .await
+            .values()
+            .any(|r| &r.model == model)
+    }
+
+    /// The task's views from now until it ends (or `until` is cancelled): the
+    /// current one at once, then every change, at most about five a second.
+    pub async fn updates(
+        &self,
+        task_id: &str,
+        until: CancellationToken,
+    ) -> Result<BoxStream<'static, TaskView>, ModelsError> {
+        let live = self
+            .running
+            .lock()
+            .await
+            .get(task_id)
+            .map(|r| r.progress.clone());
+        let first = match &live {
+            Some(p) => p.view(),
+            None => self.stored(task_id).await?,
+        };
+        let rx = live.map(|p| p.subscribe());
+        Ok(stream::unfold(Some((first, rx)), move |state| {
+            let until = until.clone();
+            async move {
+                let (view, rx) = state?;
+                if view.status.is_final() {
+                    return Some((view, None));
+                }
+                let Some(mut rx) = rx else {
+                    return Some((view, None));
+                };
+                let next = tokio::select! {
+                    changed = rx.changed() => match changed {
+                        Ok(()) => Some(rx.borrow_and_update().clone()),
+                        Err(_) => None,
+                    },
+                    () = until.cancelled() => None,
+                };
+                Some((view, next.map(|n| (n, Some(rx)))))
+            }
+        })
+        .boxed())
+    }
+
+    /// Cancel a task: it is recorded as cancelled, stops, and removes its partial
+    /// files before this returns. A task that has already ended is left as it is.
+    pub async fn cancel(&self, task_id: &str) -> Result<(), ModelsError> {
+        let taken = {
+            let mut running = self.running.lock().await;
+            match running.get_mut(task_id) {
+                Some(r) => Some((r.progress.clone(), r.cancel.clone(), r.handle.take())),
+                None => None,
+            }
+        };
+        let Some((progress, cancel, handle)) = taken else {
+            self.stored(task_id).await?;
+            return Ok(());
+        };
+        let done = progress.done();
+        if tasks::finish(&self.ctx.db, task_id, DownloadStatus::Cancelled, None, done).await? {
+            progress.set_status(DownloadStatus::Cancelled, None);
+        }
+        cancel.cancel();
+        if let Some(handle) = handle {
+            let _ = tokio::time::timeout(STOP_WAIT, handle).await;
+        }
+        Ok(())
+    }
+
+    /// Interrupt every task (their records stay unfinished, to be resumed) and
+    /// wait for them to stop.
+    pub async fn stop(&self) {
+        self.stop.cancel();
+        let handles: Vec<JoinHandle<()>> = self
+            .running
+            .lock()
+            .await
+            .values_mut()
+            .filter_map(|r| r.handle.take())
+            .collect();
+        for handle in handles {
+            let _ = tokio::time::timeout(STOP_WAIT, handle).await;
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The `download_task` records (table created by core migration 3). A task's
+//! final status is written only while it is still pending or downloading, so a
+//! cancel and a completion racing each other cannot both win.
+
+use chrono::{DateTime, Utc};
+use mlx_manager_sdk::Db;
+use surrealdb::types::{RecordId, SurrealValue};
+
+use super::{DownloadStatus, TaskView};
+
+/// A stored task.
+#[derive(Debug, Clone, SurrealValue)]
+struct TaskRow {
+    id: RecordId,
+    model_id: String,
+    status: String,
+    downloaded_bytes: i64,
+    total_bytes: i64,
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl TaskRow {
+    fn view(self, task_id: String) -> TaskView {
+        TaskView {
+            task_id,
+            model_id: self.model_id,
+            status: DownloadStatus::parse(&self.status).unwrap_or(DownloadStatus::Failed),
+            downloaded_bytes: u64::try_from(self.downloaded_bytes).unwrap_or_default(),
+            total_bytes: u64::try_from(self.total_bytes).unwrap_or_default(),
+            error: self.error,
+            created_at: self.created_at,
+        }
+    }
+
+    fn key(&self) -> String {
+        match &self.id.key {
+            surrealdb::types::RecordIdKey::String(s) => s.clone(),
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Record a new task.
+pub async fn create(db: &Db, view: &TaskView) -> Result<(), surrealdb::Error> {
+    db.query(
+        "CREATE type::record('download_task', $id) CONTENT {
+            model_id: $model, status: $status, downloaded_bytes: 0, total_bytes: 0,
+            created_at: $created, updated_at: time::now()
+        }",
+    )
+    .bind(("id", view.task_id.clone()))
+    .bind(("model", view.model_id.clone()))
+    .bind(("status", view.status.as_str().to_owned()))
+    .bind(("created", view.created_at))
+    .await?
+    .check()?;
+    Ok(())
+}
+
+/// The task with this id.
+pub async fn get(db: &Db, task_id: &str) -> Result<Option<TaskView>, surrealdb::Error> {
+    let row: Option<TaskRow> = db.select(("download_task", task_id)).await?;
+    Ok(row.map(|r| r.view(task_id.to_owned())))
+}
+
+/// Tasks still pending or downloading (to resume at start-up), oldest first.
+pub async fn unfinished(db: &Db) -> Result<Vec<TaskView>, surrealdb::Error> {
+    let rows: Vec<TaskRow> = db
+        .query("SELECT * FROM download_task WHERE status IN ['pending', 'downloading'] ORDER BY created_at")
+        .await?
+        .take(0)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let key = r.key();
+            r.view(key)
+        })
+        .collect())
+}
+
+/// Save the figures (and `downloading`) of a task that is still running.
+pub async fn save_progress(
+    db: &Db,
+    task_id: &str,
+    status: DownloadStatus,
+    downloaded: u64,
+    total: u64,
+) -> Result<(), surrealdb::Error> {
+    db.query(
+        "UPDATE type::record('download_task', $id)
+         SET status = $status, downloaded_bytes = $done, total_bytes = $total, updated_at = time::now()
+         WHERE status IN ['pending', 'downloading']",
+    )
+    .bind(("id", task_id.to_owned()))
+    .bind(("status", status.as_str().to_owned()))
+    .bind(("done", int(downloaded)))
+    .bind(("total", int(total)))
+    .await?
+    .check()?;
+    Ok(())
+}
+
+/// End a task with `status` (and `error`) unless it has already ended. Whether
+/// this call ended it.
+pub async fn finish(
+    db: &Db,
+    task_id: &str,
+    status: DownloadStatus,
+    error: Option<String>,
+    downloaded: u64,
+) -> Result<bool, surrealdb::Error> {
+    let updated: Vec<RecordId> = db
+        .query(
+            "UPDATE type::record('download_task', $id)
+             SET status = $status, error = $error, downloaded_bytes = $done, updated_at = time::now()
+             WHERE status IN ['pending', 'downloading']
+             RETURN VALUE id",
+        )
+        .bind(("id", task_id.to_owned()))
+        .bind(("status", status.as_str().to_owned()))
+        .bind(("error", error))
+        .bind(("done", int(downloaded)))
+        .await?
+        .take(0)?;
+    Ok(!updated.is_empty())
+}
