@@ -156,3 +156,19 @@ pub async fn applied(db: &Db) -> Result<Vec<AppliedMigration>, StoreError> {
         .await?
         .take(0)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_that_cannot_answer_is_not_ready() {
+        let unconnected: Db = surrealdb::Surreal::init();
+        assert!(!ping(&unconnected).await);
+        let db = surrealdb::engine::any::connect("mem://")
+            .await
+            .expect("mem");
+        db.use_ns("t").use_db("t").await.expect("ns");
+        assert!(ping(&db).await);
+    }
+}

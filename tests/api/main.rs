@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod auth;
+mod cli;
 mod fake_hub;
 mod foundation;
 mod helpers;

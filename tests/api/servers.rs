@@ -478,3 +478,110 @@ async fn no_child_survives_the_apps_shutdown() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one_forgotten() {
+    use std::os::unix::process::CommandExt;
+
+    use mlx_manager::{
+        config::LauncherSettings,
+        servers::{
+            Supervisor,
+            command::Template,
+            instances::{self, Instance},
+        },
+    };
+
+    let db = surrealdb::engine::any::connect("mem://")
+        .await
+        .expect("mem");
+    db.use_ns("t").use_db("t").await.expect("ns");
+    mlx_manager::store::migrate(&db, &[("core", mlx_manager::migrations::CORE)])
+        .await
+        .expect("migrate");
+
+    // A server left running by an earlier manager...
+    let port = crate::helpers::free_port();
+    let mut live = std::process::Command::new(crate::helpers::FAKE_SERVER)
+        .args([
+            "--model-path",
+            "org/model",
+            "--port",
+            &port.to_string(),
+            "--host",
+            "127.0.0.1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/v1/models");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while client.get(&url).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fake server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // ...and one whose process is gone.
+    let mut gone = std::process::Command::new("true").spawn().expect("spawn");
+    let gone_pid = gone.id();
+    gone.wait().expect("wait");
+    let instance = |pid: u32, name: &str| Instance {
+        pid: i64::from(pid),
+        port: i64::from(port),
+        host: "127.0.0.1".into(),
+        profile_name: name.into(),
+        model_path: "org/model".into(),
+        process_start: None,
+        started_at: chrono::Utc::now(),
+    };
+    instances::record(&db, "live", instance(live.id(), "live"))
+        .await
+        .expect("record");
+    instances::record(&db, "gone", instance(gone_pid, "gone"))
+        .await
+        .expect("record");
+
+    let settings = LauncherSettings {
+        stop_timeout: Duration::from_secs(5),
+        ..LauncherSettings::default()
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let template = Template::new(&settings).expect("template");
+    let supervisor = Supervisor::new(template, settings, dir.path().to_path_buf(), db.clone());
+    supervisor.reconcile().await.expect("reconcile");
+
+    let listed: Vec<(String, u32)> = supervisor
+        .list()
+        .into_iter()
+        .map(|s| (s.profile_id, s.pid))
+        .collect();
+    assert_eq!(listed, vec![("live".to_owned(), live.id())]);
+    let recorded: Vec<String> = instances::all(&db)
+        .await
+        .expect("all")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        recorded,
+        vec!["live".to_owned()],
+        "the gone one is forgotten"
+    );
+
+    // The adopted server can be stopped like any other.
+    supervisor.stop("live", false).await.expect("stop");
+    let status = live.wait().expect("wait");
+    assert!(!status.success(), "it was ended by a signal: {status:?}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !instances::all(&db).await.expect("all").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the record of the stopped server stays"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

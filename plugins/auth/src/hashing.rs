@@ -155,4 +155,30 @@ mod tests {
             "the runtime stalled while hashing ({ticks} ticks)"
         );
     }
+
+    /// `cargo test -p mlx-manager-auth --release measure_one_hash -- --ignored --nocapture`
+    #[tokio::test]
+    #[ignore = "a measurement, not a test"]
+    async fn measure_one_hash_with_the_default_parameters() {
+        let h = Hasher::new(&Argon2Config::default(), 1).expect("hasher");
+        let pw = Password::parse("correct horse battery".into()).expect("ok");
+        let mut hashes = Vec::new();
+        let start = std::time::Instant::now();
+        for _ in 0..20 {
+            hashes.push(h.hash(&pw).await.expect("hash"));
+        }
+        let hash_ms = start.elapsed().as_secs_f64() * 1000.0 / 20.0;
+        let start = std::time::Instant::now();
+        for phc in &hashes {
+            assert!(
+                h.verify("correct horse battery", Some(phc))
+                    .await
+                    .expect("verify")
+            );
+        }
+        let verify_ms = start.elapsed().as_secs_f64() * 1000.0 / 20.0;
+        println!(
+            "argon2id m=19456 KiB t=2 p=1: hash {hash_ms:.1} ms, verify {verify_ms:.1} ms (mean of 20)"
+        );
+    }
 }
