@@ -1,8 +1,11 @@
 //! `Profiles`: the profile table (SCHEMAFULL, UNIQUE name and UNIQUE port).
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{Db, store::is_unique_violation};
-use surrealdb::types::{RecordId, RecordIdKey, SurrealValue, Value};
+use mlx_manager_sdk::{
+    Db,
+    store::{is_unique_violation, record_key},
+};
+use surrealdb::types::{RecordId, SurrealValue, Value};
 
 use super::model::{
     LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfilePatch, ProfileValues,
@@ -112,7 +115,7 @@ impl From<Stored> for Profile {
         let r = s.row;
         let clamp = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
         Profile {
-            id: key(&s.id),
+            id: record_key(&s.id),
             values: ProfileValues {
                 name: r.name,
                 description: r.description,
@@ -143,22 +146,8 @@ impl From<Stored> for Profile {
     }
 }
 
-fn key(id: &RecordId) -> String {
-    match &id.key {
-        RecordIdKey::String(s) => s.clone(),
-        RecordIdKey::Number(n) => n.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
 /// Whether `id` can be a profile id (URL-safe, bounded); others are simply not found.
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
+pub use mlx_manager_sdk::store::is_valid_key as is_valid_id;
 
 fn map_write(err: surrealdb::Error) -> ProfileError {
     if is_unique_violation(&err) {

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::Db;
-use surrealdb::types::{RecordId, RecordIdKey, SurrealValue, Value};
+use mlx_manager_sdk::store::record_key;
+use surrealdb::types::{RecordId, SurrealValue, Value};
 
 /// The core migration that creates the table (record key: the profile id).
 pub const MIGRATION_SQL: &str = "
@@ -63,12 +64,6 @@ pub async fn all(db: &Db) -> Result<Vec<(String, Instance)>, surrealdb::Error> {
     let rows: Vec<Stored> = db.select("server_instance").await?;
     Ok(rows
         .into_iter()
-        .map(|s| {
-            let id = match s.id.key {
-                RecordIdKey::String(k) => k,
-                other => format!("{other:?}"),
-            };
-            (id, s.instance)
-        })
+        .map(|s| (record_key(&s.id), s.instance))
         .collect())
 }

@@ -76,14 +76,7 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// Whether `id` looks like a record key we issue (URL-safe, bounded).
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
+pub use mlx_manager_sdk::store::is_valid_key as is_valid_id;
 
 #[cfg(test)]
 mod tests {

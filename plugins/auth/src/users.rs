@@ -9,7 +9,7 @@ use mlx_manager_sdk::{
     Db, Migration,
     store::{Binds, bind, is_unique_violation, thrown_message, transaction},
 };
-use surrealdb::types::{RecordId, RecordIdKey, SurrealValue, Value};
+use surrealdb::types::{RecordId, SurrealValue, Value};
 
 use crate::{error::AuthError, input::Email};
 
@@ -97,11 +97,7 @@ pub struct UserRow {
 impl UserRow {
     /// The id as clients see it (the record key).
     pub fn key(&self) -> String {
-        match &self.id.key {
-            RecordIdKey::String(s) => s.clone(),
-            RecordIdKey::Number(n) => n.to_string(),
-            other => format!("{other:?}"),
-        }
+        mlx_manager_sdk::store::record_key(&self.id)
     }
 
     /// The account's state.

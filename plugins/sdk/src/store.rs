@@ -113,3 +113,23 @@ pub fn thrown_message(err: &surrealdb::Error) -> Option<&str> {
     err.is_thrown()
         .then(|| err.message().trim_start_matches("An error occurred: "))
 }
+
+/// The key of a record id, as clients see it (ids we create are strings).
+pub fn record_key(id: &surrealdb::types::RecordId) -> String {
+    use surrealdb::types::RecordIdKey;
+    match &id.key {
+        RecordIdKey::String(s) => s.clone(),
+        RecordIdKey::Number(n) => n.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Whether `id` can be a record key we issued (URL-safe, at most 64 characters).
+/// Anything else is simply "not found", and never reaches a query.
+pub fn is_valid_key(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}

@@ -34,10 +34,7 @@ impl TaskRow {
     }
 
     fn key(&self) -> String {
-        match &self.id.key {
-            surrealdb::types::RecordIdKey::String(s) => s.clone(),
-            other => format!("{other:?}"),
-        }
+        mlx_manager_sdk::store::record_key(&self.id)
     }
 }
 
