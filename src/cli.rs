@@ -164,7 +164,7 @@ async fn manager_service(
     let data_dir = startup::ensure_private_dir(&config.settings.paths.data_dir())
         .map_err(|e| e.to_string())?;
     let services = crate::state::service_manager(&config.settings, &data_dir);
-    let label = "com.mlx-manager.manager";
+    let label = crate::system::service::MANAGER_LABEL;
     match command {
         ServiceCommand::Install => {
             let config_path = std::fs::canonicalize(config_path).map_err(|e| {

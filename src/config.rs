@@ -389,11 +389,13 @@ pub fn expand_home(path: &Path) -> PathBuf {
     }
 }
 
-/// Names of keys whose values are secrets, redacted by `config check`.
+/// Names of keys whose values are secrets, redacted by `config check` (any case:
+/// `[servers.env]` keys such as `HF_TOKEN` or `OPENAI_API_KEY` count).
 pub fn is_secret_key(key: &str) -> bool {
-    matches!(key, "password" | "token" | "secret")
-        || key.ends_with("_secret")
-        || key.ends_with("_password")
+    let key = key.to_ascii_lowercase();
+    ["password", "token", "secret", "key"]
+        .iter()
+        .any(|word| key == *word || key.ends_with(&format!("_{word}")))
 }
 
 /// Replace every non-empty secret value in `value` by `"<redacted>"`.
@@ -539,7 +541,7 @@ mod tests {
     #[test]
     fn secrets_are_redacted() {
         let mut v: toml::Value = toml::from_str(
-            "[database]\npassword = \"pw\"\nurl = \"mem://\"\n[plugins.auth]\njwt_secret = \"s\"\ntoken_ttl = \"7d\"\n[hub]\ntoken = \"\"\n",
+            "[database]\npassword = \"pw\"\nurl = \"mem://\"\n[plugins.auth]\njwt_secret = \"s\"\ntoken_ttl = \"7d\"\n[hub]\ntoken = \"\"\n[servers.env]\nHF_TOKEN = \"hf_x\"\nOPENAI_API_KEY = \"sk\"\n",
         )
         .expect("toml");
         redact(&mut v);
@@ -548,6 +550,7 @@ mod tests {
             !text.contains("\"pw\"") && !text.contains("\"s\""),
             "{text}"
         );
+        assert!(!text.contains("hf_x") && !text.contains("\"sk\""), "{text}");
         assert!(text.contains("mem://") && text.contains("7d"), "{text}");
     }
 

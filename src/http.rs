@@ -10,7 +10,7 @@ use poem::{
 };
 
 /// Refuses request bodies larger than the limit with 413, whether they announce a
-/// `Content-Length` or arrive chunked.
+/// `Content-Length` or not (chunked, or HTTP/2).
 pub struct BodyLimit(pub usize);
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
@@ -42,7 +42,9 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         match declared {
             Some(len) if len > self.limit as u64 => return Err(too_large(self.limit)),
             Some(_) => {}
-            None if req.headers().contains_key(header::TRANSFER_ENCODING) => {
+            // Without a declared length (chunked HTTP/1.1, or HTTP/2 where neither
+            // header is needed) the body is read here, up to the limit.
+            None => {
                 let bytes = req
                     .take_body()
                     .into_bytes_limit(self.limit)
@@ -50,7 +52,6 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                     .map_err(|_| too_large(self.limit))?;
                 req.set_body(bytes);
             }
-            None => {}
         }
         self.inner.call(req).await
     }

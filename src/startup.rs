@@ -183,7 +183,8 @@ impl<P: PluginSet> Application<P> {
     }
 }
 
-/// Create `dir` (and parents) with owner-only permissions if it does not exist.
+/// Create `dir` (and parents) with owner-only permissions, or make an existing one
+/// owner-only.
 pub fn ensure_private_dir(dir: &Path) -> Result<PathBuf, StartupError> {
     let io_err = |source| StartupError::Io {
         context: format!("cannot create the data directory {}", dir.display()),
@@ -195,6 +196,12 @@ pub fn ensure_private_dir(dir: &Path) -> Result<PathBuf, StartupError> {
             .mode(0o700)
             .create(dir)
             .map_err(io_err)?;
+    }
+    // An existing directory (the Python version's, say) may be open to others: it
+    // holds the store with the password hashes, so it is made owner-only.
+    let mode = std::fs::metadata(dir).map_err(io_err)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(dir = %dir.display(), mode = format!("{:o}", mode & 0o777), "making the data directory owner-only");
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err)?;
     }
     Ok(dir.to_path_buf())

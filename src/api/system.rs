@@ -91,6 +91,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Failed { .. } => ApiError::unavailable("service_manager_failed", detail),
             ServiceError::ProgramNotFound(_) => ApiError::unavailable("program_not_found", detail),
             ServiceError::NotInstalled => ApiError::not_found("service_not_installed", detail),
+            ServiceError::LabelTaken(_) => ApiError::conflict("service_label_taken", detail),
             ServiceError::Io(e) => ApiError::internal(e),
         }
     }
@@ -173,7 +174,8 @@ impl SystemApi {
     /// with `systemctl --user enable --now` when `auto_start` is set). It runs the
     /// same command the supervisor would, logs to the same file, starts at login when
     /// `auto_start` is set, and is restarted after a crash. Errors: 404
-    /// `profile_not_found`; 501 `service_unsupported` on other systems; 503
+    /// `profile_not_found`; 409 `service_label_taken` when the label (which follows
+    /// the profile's name) belongs to another service or to the manager's own; 501 `service_unsupported` on other systems; 503
     /// `service_manager_unavailable` / `service_manager_failed` when `launchctl` or
     /// `systemctl` is missing or refuses, `program_not_found` when the server program
     /// is not on `PATH`.
@@ -191,6 +193,13 @@ impl SystemApi {
     ) -> Result<Json<ServiceInstalled>, ApiError> {
         auth.require(Action::SystemService)?;
         let profile = state.profiles.get(&profile_id.0).await?;
+        let label = service::label(&profile.values.name);
+        // A label follows the name, so two names can meet: never take over another
+        // profile's service, nor the manager's own.
+        let foreign = !profile.service_installed && state.services.path(&label).exists();
+        if label == service::MANAGER_LABEL || foreign {
+            return Err(ServiceError::LabelTaken(label).into());
+        }
         let sup = &state.supervisor;
         let spec = state.services.profile_spec(
             &profile,
@@ -228,11 +237,15 @@ impl SystemApi {
     ) -> Result<ServiceRemoved, ApiError> {
         auth.require(Action::SystemService)?;
         let profile = state.profiles.get(&profile_id.0).await?;
+        if !profile.service_installed {
+            // Whatever file has this label belongs to someone else.
+            return Err(ServiceError::NotInstalled.into());
+        }
         let result = state
             .services
             .uninstall(&service::label(&profile.values.name))
             .await;
-        if matches!(result, Ok(()) | Err(ServiceError::NotInstalled)) && profile.service_installed {
+        if matches!(result, Ok(()) | Err(ServiceError::NotInstalled)) {
             state
                 .profiles
                 .set_service_installed(&profile.id, false)

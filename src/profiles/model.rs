@@ -324,9 +324,9 @@ fn system_prompt(value: Option<String>) -> Result<Option<String>, ProfileError> 
         Some(v) if v.chars().count() > 100_000 => {
             Err(invalid("system_prompt must be at most 100000 characters"))
         }
-        Some(v) if v.contains('\0') => {
-            Err(invalid("system_prompt must not contain NUL characters"))
-        }
+        Some(v) if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => Err(invalid(
+            "system_prompt must not contain control characters other than newlines and tabs",
+        )),
         Some(v) if v.trim().is_empty() => Ok(None),
         other => Ok(other),
     }

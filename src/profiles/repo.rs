@@ -213,12 +213,28 @@ impl Profiles {
 
     /// Create a profile (on the next free port when none is given).
     pub async fn create(&self, new: NewProfile) -> Result<Profile, ProfileError> {
-        let default_port = match new.port {
-            Some(_) => self.port_start,
-            None => self.next_port().await?,
-        };
-        let values = ProfileValues::from_new(new, default_port)?;
-        self.insert(&values).await
+        if new.port.is_some() {
+            let values = ProfileValues::from_new(new, self.port_start)?;
+            return self.insert(&values).await;
+        }
+        let values = ProfileValues::from_new(new, self.port_start)?;
+        self.insert_on_free_port(values).await
+    }
+
+    /// Insert on the next free port; when a concurrent create takes that port
+    /// first, take the next one (the client never chose it).
+    async fn insert_on_free_port(
+        &self,
+        mut values: ProfileValues,
+    ) -> Result<Profile, ProfileError> {
+        let mut attempts = 0;
+        loop {
+            values.port = self.next_port().await?;
+            match self.insert(&values).await {
+                Err(ProfileError::PortTaken) if attempts < 10 => attempts += 1,
+                other => return other,
+            }
+        }
     }
 
     async fn insert(&self, values: &ProfileValues) -> Result<Profile, ProfileError> {
@@ -269,10 +285,9 @@ impl Profiles {
         let source = self.get(id).await?;
         let mut values = source.values.clone();
         values.name = new_name.to_owned();
-        values.port = self.next_port().await?;
         values.auto_start = false;
         let values = values.patched(ProfilePatch::default())?;
-        self.insert(&values).await
+        self.insert_on_free_port(values).await
     }
 
     /// Delete a profile.

@@ -53,9 +53,14 @@ pub async fn record(db: &Db, profile_id: &str, instance: Instance) -> Result<(),
     Ok(())
 }
 
-/// Forget the instance of `profile_id`.
-pub async fn clear(db: &Db, profile_id: &str) -> Result<(), surrealdb::Error> {
-    let _: Option<Instance> = db.delete(("server_instance", profile_id)).await?;
+/// Forget the instance of `profile_id` if it is still the process `pid` (a newer
+/// run's record stays).
+pub async fn clear(db: &Db, profile_id: &str, pid: u32) -> Result<(), surrealdb::Error> {
+    db.query("DELETE type::record('server_instance', $id) WHERE pid = $pid")
+        .bind(("id", profile_id.to_owned()))
+        .bind(("pid", i64::from(pid)))
+        .await?
+        .check()?;
     Ok(())
 }
 

@@ -13,9 +13,13 @@ use sysinfo::{ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
 /// Send `signal` to every process of the group `pgid`. `false` when the group is
 /// gone.
 pub fn signal_group(pgid: u32, signal: Signal) -> bool {
+    // Never signal "every process" (0), init's group (1) or anything odd.
     let Ok(pgid) = i32::try_from(pgid) else {
         return false;
     };
+    if pgid <= 1 {
+        return false;
+    }
     killpg(Pid::from_raw(pgid), signal).is_ok()
 }
 

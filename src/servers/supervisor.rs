@@ -222,7 +222,11 @@ impl Supervisor {
             settings,
             data_dir,
             db,
-            http: reqwest::Client::new(),
+            // Servers are local: health probes never go through HTTP(S)_PROXY.
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
             servers: Mutex::new(HashMap::new()),
             sampler: Mutex::new(Sampler::default()),
         })
@@ -257,13 +261,28 @@ impl Supervisor {
     /// exits within the grace period or is not healthy within the start timeout.
     pub async fn start(self: &Arc<Self>, profile: &Profile) -> Result<Started, ServerError> {
         let managed = self.spawn(profile)?;
-        let result = self.await_healthy(&managed).await;
-        if let Err(ServerError::StartFailed { .. }) = &result {
-            // A server that never became healthy is stopped, not left behind.
-            if managed.is_active() {
-                self.terminate(&managed, true).await;
+        // The wait runs in its own task: a caller that gives up (a client that hangs
+        // up while a model loads) does not leave the server "starting" forever or a
+        // never-healthy one running.
+        let this = self.clone();
+        let watched = managed.clone();
+        let outcome = tokio::spawn(async move {
+            let result = this.await_healthy(&watched).await;
+            if let Err(ServerError::StartFailed { .. }) = &result {
+                // A server that never became healthy is stopped, not left behind.
+                if watched.is_active() {
+                    this.terminate(&watched, true).await;
+                }
             }
-        }
+            result
+        });
+        let result = match outcome.await {
+            Ok(result) => result,
+            Err(e) => Err(ServerError::StartFailed {
+                message: format!("the start was interrupted: {e}"),
+                tail: String::new(),
+            }),
+        };
         result.map(|()| Started {
             pid: managed.pid,
             port: managed.port,
@@ -405,10 +424,12 @@ impl Supervisor {
             } else {
                 tracing::info!(profile = %profile_id, pid = m.pid, "server stopped");
             }
-            m.state.send_replace(RunState::Exited(exit));
-            if let Err(e) = instances::clear(&this.db, &profile_id).await {
+            // Forget the record first (only if it is still this process's), so that
+            // a restart woken by `Exited` cannot have its new record erased.
+            if let Err(e) = instances::clear(&this.db, &profile_id, m.pid).await {
                 tracing::warn!(profile = %profile_id, error = %e, "cannot clear the server instance");
             }
+            m.state.send_replace(RunState::Exited(exit));
         });
     }
 
@@ -563,13 +584,16 @@ impl Supervisor {
                     .start_time(pid)
                     .and_then(|t| i64::try_from(t).ok())
                     == inst.process_start;
-            let answers = process::is_alive(pid)
+            // A recorded start time must match (the pid may have been reused); only
+            // without one does an answer on the recorded port identify the server.
+            let answers = inst.process_start.is_none()
+                && process::is_alive(pid)
                 && health::probe(&self.http, &inst.host, port, self.settings.health_timeout)
                     .await
                     .healthy;
-            if pid == 0 || !(same_start || answers) {
+            if pid <= 1 || !(same_start || answers) {
                 tracing::info!(profile = %profile_id, pid, "recorded server is gone; forgetting it");
-                instances::clear(&self.db, &profile_id).await?;
+                instances::clear(&self.db, &profile_id, pid).await?;
                 continue;
             }
             tracing::info!(profile = %profile_id, pid, "adopting a server that still runs");

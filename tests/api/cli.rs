@@ -18,6 +18,10 @@ fn run(dir: &Path, envs: &[(&str, String)], args: &[&str], stdin: &str) -> Outpu
     let mut child = Command::new(BIN)
         .args(args)
         .current_dir(dir)
+        // Nothing of the developer's environment (MLX_MANAGER_*, HF_*, proxies).
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
         .env("MLX_MANAGER_PATHS__DATA_DIR", dir.join("data"))
         .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__MEMORY_KIB", "1024")
         .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__ITERATIONS", "1")

@@ -173,6 +173,28 @@ async fn a_body_over_the_limit_gets_413() {
         None,
     )
     .await;
+
+    // Over HTTP/2 (cleartext) a streamed body carries neither header; refused too.
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .expect("h2 client");
+    let stream = futures_util::stream::iter(vec![Ok::<_, std::io::Error>(vec![b' '; 4096])]);
+    let resp = h2
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_error(
+        resp,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -412,9 +412,21 @@ pub fn with_fake_servers(figment: Figment) -> Figment {
 }
 
 /// A free port on loopback.
+///
+/// Ports come from a counter below the kernel's ephemeral range, so two tests of
+/// this process never get the same one and no port-0 listener can take it between
+/// the check and the server's bind.
 pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 500) as u16 * 20;
+    let _ = NEXT.compare_exchange(0, base, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::SeqCst);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl TestApp {

@@ -529,7 +529,7 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
     let mut gone = std::process::Command::new("true").spawn().expect("spawn");
     let gone_pid = gone.id();
     gone.wait().expect("wait");
-    let instance = |pid: u32, name: &str| Instance {
+    let instance = |pid: u32, name: &str, port: u16| Instance {
         pid: i64::from(pid),
         port: i64::from(port),
         host: "127.0.0.1".into(),
@@ -538,12 +538,16 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
         process_start: None,
         started_at: chrono::Utc::now(),
     };
-    instances::record(&db, "live", instance(live.id(), "live"))
+    instances::record(&db, "live", instance(live.id(), "live", port))
         .await
         .expect("record");
-    instances::record(&db, "gone", instance(gone_pid, "gone"))
-        .await
-        .expect("record");
+    instances::record(
+        &db,
+        "gone",
+        instance(gone_pid, "gone", crate::helpers::free_port()),
+    )
+    .await
+    .expect("record");
 
     let settings = LauncherSettings {
         stop_timeout: Duration::from_secs(5),

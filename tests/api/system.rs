@@ -224,3 +224,65 @@ async fn login_services_need_their_actions() {
         assert_error(resp, StatusCode::UNAUTHORIZED, "not_authenticated", None).await;
     }
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_profile_never_takes_over_another_service_or_the_managers() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (systemctl, _) = recording_systemctl(tmp.path());
+    let units = tmp.path().join("units");
+    let app = TestApp::spawn_with(|f| {
+        with_fake_servers(f)
+            .merge(("system.systemctl", systemctl.clone()))
+            .merge(("system.service_dir", units.clone()))
+    })
+    .await;
+    let token = app.admin_token().await;
+    let install = |id: String| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.send_as(
+                &token,
+                Method::POST,
+                &format!("/api/system/service/{id}"),
+                None,
+            )
+            .await
+        }
+    };
+    let id = |p: &serde_json::Value| p["id"].as_str().expect("id").to_owned();
+
+    let manager = app.create_profile(&token, "Manager", "org/model").await;
+    assert_error(
+        install(id(&manager)).await,
+        StatusCode::CONFLICT,
+        "service_label_taken",
+        None,
+    )
+    .await;
+
+    let first = app.create_profile(&token, "My Model", "org/model").await;
+    let twin = app.create_profile(&token, "my_model", "org/model").await;
+    assert_eq!(install(id(&first)).await.status(), StatusCode::OK);
+    assert_error(
+        install(id(&twin)).await,
+        StatusCode::CONFLICT,
+        "service_label_taken",
+        None,
+    )
+    .await;
+    let resp = app
+        .send_as(
+            &token,
+            Method::DELETE,
+            &format!("/api/system/service/{}", id(&twin)),
+            None,
+        )
+        .await;
+    assert_error(resp, StatusCode::NOT_FOUND, "service_not_installed", None).await;
+    assert!(
+        units.join("com.mlx-manager.my-model.service").exists(),
+        "the first profile's service stays"
+    );
+    app.shutdown().await;
+}

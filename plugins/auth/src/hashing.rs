@@ -17,6 +17,7 @@ use crate::{config::Argon2Config, error::AuthError, input::Password};
 pub struct Hasher {
     argon: Argon2<'static>,
     permits: Arc<Semaphore>,
+    limit: usize,
     /// A hash of a random password, verified for unknown emails so that a login
     /// takes as long whether or not the account exists.
     dummy: Arc<str>,
@@ -44,6 +45,7 @@ impl Hasher {
         Ok(Self {
             argon,
             permits: Arc::new(Semaphore::new(concurrency)),
+            limit: concurrency,
             dummy,
         })
     }
@@ -72,18 +74,29 @@ impl Hasher {
         Ok(known && matches)
     }
 
+    /// Hashes running or about to run on the blocking pool.
+    pub fn in_flight(&self) -> usize {
+        self.limit - self.permits.available_permits()
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _permit = self
+        // The permit moves into the blocking task: if the request is dropped (the
+        // client hangs up), the hash still counts until it has really finished.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| AuthError::Internal(format!("hashing task failed: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| AuthError::Internal(format!("hashing task failed: {e}")))
     }
 }
 
@@ -154,6 +167,35 @@ mod tests {
             ticks > 8,
             "the runtime stalled while hashing ({ticks} ticks)"
         );
+    }
+
+    #[tokio::test]
+    async fn a_hash_abandoned_by_its_caller_still_holds_its_place() {
+        // 64 MiB, 3 passes: long enough to abandon the caller mid-hash.
+        let slow = Argon2Config {
+            memory_kib: 64 * 1024,
+            iterations: 3,
+            parallelism: 1,
+        };
+        let h = Hasher::new(&slow, 1).expect("hasher");
+        let pw = Password::parse("12345678".into()).expect("ok");
+        let caller = {
+            let (h, pw) = (h.clone(), pw.clone());
+            tokio::spawn(async move { h.hash(&pw).await })
+        };
+        while h.in_flight() == 0 {
+            tokio::task::yield_now().await;
+        }
+        caller.abort();
+        assert!(caller.await.is_err_and(|e| e.is_cancelled()));
+        assert_eq!(
+            h.in_flight(),
+            1,
+            "the abandoned hash still runs and still counts"
+        );
+        // The next hash waits for it, then runs.
+        assert!(h.hash(&pw).await.is_ok());
+        assert_eq!(h.in_flight(), 0);
     }
 
     /// `cargo test -p mlx-manager-auth --release measure_one_hash -- --ignored --nocapture`

@@ -50,6 +50,7 @@ impl Plugin for AuthPlugin {
     type Api = api::AuthApi;
 
     async fn init(config: AuthConfig, ctx: &mut PluginContext) -> Result<Self, PluginError> {
+        check_lifetimes(&config)?;
         let tokens = Tokens::from_config(&config, ctx.data_dir())?;
         let (argon, concurrency) = (config.argon2.clone(), config.max_concurrent_hashes);
         let hasher = tokio::task::spawn_blocking(move || Hasher::new(&argon, concurrency))
@@ -62,6 +63,24 @@ impl Plugin for AuthPlugin {
         ctx.install_authenticator(service.clone())?;
         Ok(Self { service })
     }
+}
+
+/// Token lifetimes must be positive and sane (a year; an hour for tickets).
+fn check_lifetimes(config: &AuthConfig) -> Result<(), PluginError> {
+    let day = 24 * 3600;
+    let ttl = config.token_ttl.as_secs();
+    if !(60..=365 * day).contains(&ttl) {
+        return Err(PluginError::new(
+            "[plugins.auth] token_ttl must be between 1 minute and 365 days",
+        ));
+    }
+    let ticket = config.stream_ticket_ttl.as_secs();
+    if !(1..=3600).contains(&ticket) {
+        return Err(PluginError::new(
+            "[plugins.auth] stream_ticket_ttl must be between 1 second and 1 hour",
+        ));
+    }
+    Ok(())
 }
 
 /// Create (or promote) the configured bootstrap admin when no approved admin

@@ -33,12 +33,12 @@ pub fn bind(
     (name, value.into_value())
 }
 
-const MAX_ATTEMPTS: u32 = 8;
+const MAX_ATTEMPTS: u32 = 25;
 
 /// Run `sql`, a `BEGIN TRANSACTION; ...; RETURN $x; COMMIT TRANSACTION;` block, with
 /// `binds`, and give the value of its `RETURN` (the statement before `COMMIT`).
 ///
-/// A write-write conflict is retried (with a short random backoff) up to 8 times;
+/// A write-write conflict is retried (with a short random backoff) up to 25 times;
 /// any other failure returns the statement error that caused it (not the "query
 /// was not executed" errors of the statements it cancelled).
 pub async fn transaction(
@@ -51,10 +51,8 @@ pub async fn transaction(
         match transaction_once(db, sql, binds).await {
             Err(e) if is_retryable(&e) && attempt < MAX_ATTEMPTS => {
                 let jitter = u64::from(rand_byte()) % 20;
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    u64::from(attempt) * 5 + jitter,
-                ))
-                .await;
+                let wait = (u64::from(attempt) * 5).min(100) + jitter;
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
                 attempt += 1;
             }
             other => return other,

@@ -66,6 +66,9 @@ pub enum ServiceError {
     /// `launchctl` / `systemctl` is missing or hung.
     #[error("the service manager is not available: {0}")]
     Unavailable(RunError),
+    /// Another profile's service, or the manager's own, already uses the label.
+    #[error("the login service label {0} is already used by another service; rename the profile")]
+    LabelTaken(String),
     /// A service-manager command failed.
     #[error("`{command}` failed: {stderr}")]
     Failed {
@@ -97,6 +100,9 @@ pub struct ServiceState {
     /// Its label.
     pub label: String,
 }
+
+/// The label of the manager's own login service; no profile may take it.
+pub const MANAGER_LABEL: &str = "com.mlx-manager.manager";
 
 /// `com.mlx-manager.<name lower-cased, spaces and underscores to dashes, other
 /// non-alphanumerics dropped>`.
@@ -132,6 +138,20 @@ pub fn resolve_program(program: &str) -> Option<PathBuf> {
             p.metadata()
                 .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
+}
+
+/// Write a service file readable only by its owner: it may carry secrets from
+/// `[servers.env]` (such as `HF_TOKEN`).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
 }
 
 fn base_env(home: &Path) -> BTreeMap<String, String> {
@@ -211,7 +231,7 @@ impl ServiceManager {
     /// The spec of the manager itself: `<exe> serve --config <config>`.
     pub fn manager_spec(&self, exe: &Path, config: &Path, data_dir: &Path) -> ServiceSpec {
         ServiceSpec {
-            label: "com.mlx-manager.manager".into(),
+            label: MANAGER_LABEL.into(),
             description: "MLX Manager".into(),
             argv: vec![
                 exe.display().to_string(),
@@ -281,7 +301,7 @@ impl ServiceManager {
                 let xml = launchd::Agent::new(spec)
                     .to_xml()
                     .map_err(|e| ServiceError::Io(std::io::Error::other(e)))?;
-                std::fs::write(&path, xml)?;
+                write_private(&path, &xml)?;
                 let target = format!("gui/{}/{}", self.uid, spec.label);
                 let _ = self
                     .run(&self.launchctl, &self.launchctl_args("bootout", target))
@@ -299,7 +319,7 @@ impl ServiceManager {
                 }
             }
             Kind::Systemd => {
-                std::fs::write(&path, systemd::unit(spec))?;
+                write_private(&path, systemd::unit(spec).as_bytes())?;
                 let reload = self
                     .must(&self.systemctl, self.systemctl_args(&["daemon-reload"]))
                     .await;

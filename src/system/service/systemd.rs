@@ -4,7 +4,8 @@
 use super::ServiceSpec;
 
 /// Quote one word for systemd: double quotes, with `\` and `"` escaped, `%`
-/// doubled (specifiers) and `$` doubled (variable expansion).
+/// doubled (specifiers), `$` doubled (variable expansion), and every control
+/// character written as `\xNN`, so no value can end the line and add a directive.
 pub fn quote(word: &str) -> String {
     let mut out = String::with_capacity(word.len() + 2);
     out.push('"');
@@ -14,7 +15,10 @@ pub fn quote(word: &str) -> String {
             '"' => out.push_str("\\\""),
             '%' => out.push_str("%%"),
             '$' => out.push_str("$$"),
-            '\n' => out.push_str("\\n"),
+            c if c.is_control() && (c as u32) < 0x100 => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }
@@ -57,7 +61,12 @@ pub fn split(value: &str) -> Vec<String> {
             match c {
                 '"' => break,
                 '\\' => match chars.next() {
-                    Some('n') => word.push('\n'),
+                    Some('x') => {
+                        let hex: String = chars.by_ref().take(2).collect();
+                        if let Ok(b) = u8::from_str_radix(&hex, 16) {
+                            word.push(char::from(b));
+                        }
+                    }
                     Some(e) => word.push(e),
                     None => {}
                 },
@@ -88,8 +97,12 @@ mod tests {
             "$HOME",
             "`id`; rm -rf /",
             "tab\there",
+            "line\nExecStartPre=/bin/evil",
+            "cr\rExecStartPre=/bin/evil",
         ];
         let quoted: Vec<String> = argv.iter().map(|a| quote(a)).collect();
-        assert_eq!(split(&quoted.join(" ")), argv);
+        let line = quoted.join(" ");
+        assert!(!line.contains(['\n', '\r']), "one line: {line}");
+        assert_eq!(split(&line), argv);
     }
 }

@@ -290,7 +290,8 @@ export const getServiceStatus = <ThrowOnError extends boolean = false>(options: 
  * with `systemctl --user enable --now` when `auto_start` is set). It runs the
  * same command the supervisor would, logs to the same file, starts at login when
  * `auto_start` is set, and is restarted after a crash. Errors: 404
- * `profile_not_found`; 501 `service_unsupported` on other systems; 503
+ * `profile_not_found`; 409 `service_label_taken` when the label (which follows
+ * the profile's name) belongs to another service or to the manager's own; 501 `service_unsupported` on other systems; 503
  * `service_manager_unavailable` / `service_manager_failed` when `launchctl` or
  * `systemctl` is missing or refuses, `program_not_found` when the server program
  * is not on `PATH`.
