@@ -115,16 +115,20 @@ async fn read_characteristics(snapshot: &Path) -> Option<Characteristics> {
     Characteristics::from_json(&bytes)
 }
 
-/// Bytes of the files under `dir`, following the snapshot's links to the blobs.
+/// Bytes of the files under `dir`, following the snapshot's links to the blobs
+/// (links to directories are not followed, so a link loop cannot recurse forever).
 fn tree_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
     entries
         .flatten()
-        .map(|entry| match std::fs::metadata(entry.path()) {
+        .map(|entry| match std::fs::symlink_metadata(entry.path()) {
             Ok(m) if m.is_dir() => tree_size(&entry.path()),
-            Ok(m) => m.len(),
+            Ok(_) => std::fs::metadata(entry.path())
+                .ok()
+                .filter(|m| m.is_file())
+                .map_or(0, |m| m.len()),
             Err(_) => 0,
         })
         .sum()
@@ -172,5 +176,15 @@ mod tests {
             delete(&cache, &id, &Running(Vec::new())).await,
             Err(ModelsError::ModelNotFound)
         ));
+    }
+
+    #[test]
+    fn a_link_loop_in_a_snapshot_does_not_recurse_forever() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("weights"), vec![0u8; 10]).expect("write");
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).expect("link");
+        std::os::unix::fs::symlink(dir.path().join("weights"), dir.path().join("linked"))
+            .expect("link");
+        assert_eq!(tree_size(dir.path()), 20);
     }
 }

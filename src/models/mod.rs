@@ -85,8 +85,5 @@ pub async fn delete_model(
     usage: &dyn ModelUsage,
     id: &ModelId,
 ) -> Result<(), ModelsError> {
-    if downloads.is_downloading(id).await {
-        return Err(ModelsError::DownloadRunning);
-    }
-    library::delete(downloads.cache(), id, usage).await
+    downloads.delete_local(id, usage).await
 }

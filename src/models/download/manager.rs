@@ -98,7 +98,11 @@ impl DownloadManager {
             return Err(ModelsError::Offline);
         }
         let mut running = self.running.lock().await;
-        if let Some(r) = running.values().find(|r| r.model == model) {
+        // A cancelled task may still be winding down; it is not the running one.
+        if let Some(r) = running
+            .values()
+            .find(|r| r.model == model && !r.cancel.is_cancelled())
+        {
             return Ok(r.progress.view());
         }
         let view = TaskView {
@@ -237,6 +241,22 @@ impl DownloadManager {
             .await
             .values()
             .any(|r| &r.model == model)
+    }
+
+    /// Delete a local model unless it is being downloaded or served. The check and
+    /// the deletion hold the task lock, so no download of it can start between them.
+    pub async fn delete_local(
+        &self,
+        model: &ModelId,
+        usage: &dyn crate::models::ModelUsage,
+    ) -> Result<(), ModelsError> {
+        let running = self.running.lock().await;
+        if running.values().any(|r| &r.model == model) {
+            return Err(ModelsError::DownloadRunning);
+        }
+        let result = crate::models::library::delete(self.cache(), model, usage).await;
+        drop(running);
+        result
     }
 
     /// The task's views from now until it ends (or `until` is cancelled): the
