@@ -41,12 +41,24 @@ pub struct ProcessRunner;
 #[async_trait::async_trait]
 impl Runner for ProcessRunner {
     async fn run(&self, program: &str, args: &[String]) -> Result<Output, RunError> {
-        let child = tokio::process::Command::new(program)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let out = match tokio::time::timeout(Duration::from_secs(30), child).await {
+        let mut attempt = 0;
+        let out = loop {
+            let child = tokio::process::Command::new(program)
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .output();
+            match tokio::time::timeout(Duration::from_secs(30), child).await {
+                // "Text file busy": the program was just written (an update, or a
+                // test's stand-in) and another fork still holds it open; try again.
+                Ok(Err(e)) if e.raw_os_error() == Some(26) && attempt < 5 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => break other,
+            }
+        };
+        let out = match out {
             Err(_) => return Err(RunError::TimedOut(program.to_owned())),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(RunError::Missing(program.to_owned()));
