@@ -650,3 +650,59 @@ MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE/ukrQMFC61W0WChcI6YGZSTTyWcB
 UWRho6i2sSjmByQXMEitVeVlIFx68Www3+O3OUepKezXqRCYVH6YZjkxgA==
 -----END PUBLIC KEY-----
 ";
+
+#[tokio::test]
+async fn a_stream_ticket_works_once_and_dies_with_the_token_that_minted_it() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let mint = |token: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .send_as(&token, Method::POST, "/api/auth/stream-ticket", None)
+                .await;
+            assert_eq!(resp.status(), StatusCode::CREATED);
+            let body = json(resp).await;
+            assert_eq!(body["expires_in"], 60);
+            body["ticket"].as_str().expect("ticket").to_owned()
+        }
+    };
+    // Authenticated by the ticket alone, the request reaches the handler (404).
+    let ticket = mint(token.clone()).await;
+    let path = format!("/api/servers/nope/logs?ticket={ticket}");
+    assert_error(
+        app.get(&path).await,
+        StatusCode::NOT_FOUND,
+        "profile_not_found",
+        None,
+    )
+    .await;
+    assert_error(
+        app.get(&path).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_ticket",
+        None,
+    )
+    .await;
+    // A ticket is not a bearer token.
+    let other = mint(token.clone()).await;
+    assert_error(
+        app.get_as(&other, "/api/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        None,
+    )
+    .await;
+
+    let ticket = mint(token.clone()).await;
+    assert_eq!(
+        app.send_as(&token, Method::POST, "/api/auth/logout", None)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let resp = app
+        .get(&format!("/api/servers/nope/logs?ticket={ticket}"))
+        .await;
+    assert_error(resp, StatusCode::UNAUTHORIZED, "token_revoked", None).await;
+}

@@ -315,7 +315,7 @@ impl AuthApi {
     /// Any approved user. A short-lived (60 s by default), single-use ticket that
     /// authenticates one `text/event-stream` request as `?ticket=`, for clients
     /// such as a browser's `EventSource` that cannot send headers. It keeps the
-    /// long-lived token out of URLs.
+    /// long-lived token out of URLs. Logging out the token that minted it voids it.
     #[oai(
         path = "/api/auth/stream-ticket",
         method = "post",
@@ -324,10 +324,13 @@ impl AuthApi {
     )]
     async fn stream_ticket(
         &self,
-        auth: Auth,
+        _auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
+        req: &Request,
     ) -> Result<TicketCreated, ApiError> {
-        let t = plugin.service().mint_ticket(auth.principal()).await?;
+        let bearer = Bearer::from_request(req)
+            .map_err(|_| ApiError::unauthorized("not_authenticated", "Not authenticated"))?;
+        let t = plugin.service().mint_ticket(&bearer.token).await?;
         Ok(TicketCreated::Created(Json(StreamTicketGrant {
             ticket: t.ticket,
             expires_in: t.expires_in,

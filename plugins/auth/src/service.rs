@@ -161,10 +161,10 @@ impl AuthService {
         let ticket = found
             .filter(|t| t.expires_at > Utc::now())
             .ok_or(AuthError::InvalidTicket)?;
-        let user = users::find(&self.db, &ticket.user_id)
-            .await?
-            .ok_or(AuthError::InvalidTicket)?;
-        if user.token_version != ticket.token_version {
+        let jti = ticket.jti.as_deref().unwrap_or_default();
+        let (user, revoked) = users::find_for_token(&self.db, &ticket.user_id, jti).await?;
+        let user = user.ok_or(AuthError::InvalidTicket)?;
+        if revoked || user.token_version != ticket.token_version {
             return Err(AuthError::TokenRevoked);
         }
         if user.status() != UserStatus::Approved {
@@ -290,9 +290,10 @@ impl AuthService {
         self.reset_password(&user.key(), password).await
     }
 
-    /// Mint a single-use stream ticket for the caller.
-    pub async fn mint_ticket(&self, principal: &Principal) -> Result<IssuedTicket, AuthError> {
-        let user = self.me(principal).await?;
+    /// Mint a single-use stream ticket for the holder of `token`; it is void once
+    /// that token is revoked.
+    pub async fn mint_ticket(&self, token: &str) -> Result<IssuedTicket, AuthError> {
+        let (user, claims) = self.check_token(token).await?;
         let ticket = hex::encode(rand::random::<[u8; 32]>());
         let ttl = self.config.stream_ticket_ttl;
         let expires_at = Utc::now() + ttl;
@@ -301,6 +302,7 @@ impl AuthService {
             &digest(&ticket),
             &user.key(),
             user.token_version,
+            &claims.jti,
             expires_at,
         )
         .await?;

@@ -14,7 +14,8 @@ use surrealdb::types::{RecordId, SurrealValue, Value};
 use crate::{error::AuthError, input::Email};
 
 /// The plugin's migrations.
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
     version: 1,
     name: "users, revoked tokens and stream tickets",
     sql: "
@@ -37,7 +38,13 @@ DEFINE FIELD user_id ON stream_ticket TYPE string;
 DEFINE FIELD token_version ON stream_ticket TYPE int;
 DEFINE FIELD expires_at ON stream_ticket TYPE datetime;
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "stream tickets remember the token that minted them",
+        sql: "DEFINE FIELD jti ON stream_ticket TYPE option<string>;",
+    },
+];
 
 /// An account's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Deserialize)]
@@ -356,15 +363,17 @@ pub async fn create_ticket(
     digest: &str,
     user_id: &str,
     token_version: i64,
+    jti: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(), AuthError> {
     db.query(
-        "CREATE type::record('stream_ticket', $digest) SET user_id = $user, token_version = $ver, expires_at = $exp;
+        "CREATE type::record('stream_ticket', $digest) SET user_id = $user, token_version = $ver, jti = $jti, expires_at = $exp;
          DELETE stream_ticket WHERE expires_at < time::now();",
     )
     .bind(("digest", digest.to_owned()))
     .bind(("user", user_id.to_owned()))
     .bind(("ver", token_version))
+    .bind(("jti", jti.to_owned()))
     .bind(("exp", expires_at))
     .await?
     .check()?;
@@ -378,6 +387,8 @@ pub struct Ticket {
     pub user_id: String,
     /// Their token version then.
     pub token_version: i64,
+    /// The id of the token that minted it (a logout of that token voids it).
+    pub jti: Option<String>,
     /// When it stops being valid.
     pub expires_at: DateTime<Utc>,
 }

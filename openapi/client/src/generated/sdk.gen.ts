@@ -530,7 +530,7 @@ export const changeMyPassword = <ThrowOnError extends boolean = false>(options: 
  * Any approved user. A short-lived (60 s by default), single-use ticket that
  * authenticates one `text/event-stream` request as `?ticket=`, for clients
  * such as a browser's `EventSource` that cannot send headers. It keeps the
- * long-lived token out of URLs.
+ * long-lived token out of URLs. Logging out the token that minted it voids it.
  */
 export const createStreamTicket = <ThrowOnError extends boolean = false>(options?: Options<CreateStreamTicketData, ThrowOnError>) => (options?.client ?? client).post<CreateStreamTicketResponses, CreateStreamTicketErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
