@@ -69,14 +69,14 @@ impl From<ServerSummary> for ServerInfo {
     fn from(s: ServerSummary) -> Self {
         Self {
             state: match s.state {
-                "starting" => ServerState::Starting,
-                "stopping" => ServerState::Stopping,
-                _ => ServerState::Running,
+                RunState::Starting => ServerState::Starting,
+                RunState::Stopping | RunState::Exited(_) => ServerState::Stopping,
+                RunState::Running => ServerState::Running,
             },
             health: match s.health {
-                "healthy" => ServerHealth::Healthy,
-                "unhealthy" => ServerHealth::Unhealthy,
-                _ => ServerHealth::Unknown,
+                Some(true) => ServerHealth::Healthy,
+                Some(false) => ServerHealth::Unhealthy,
+                None => ServerHealth::Unknown,
             },
             profile_id: s.profile_id,
             profile_name: s.profile_name,

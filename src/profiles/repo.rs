@@ -213,12 +213,13 @@ impl Profiles {
 
     /// Create a profile (on the next free port when none is given).
     pub async fn create(&self, new: NewProfile) -> Result<Profile, ProfileError> {
-        if new.port.is_some() {
-            let values = ProfileValues::from_new(new, self.port_start)?;
-            return self.insert(&values).await;
-        }
+        let chosen_port = new.port.is_some();
         let values = ProfileValues::from_new(new, self.port_start)?;
-        self.insert_on_free_port(values).await
+        if chosen_port {
+            self.insert(&values).await
+        } else {
+            self.insert_on_free_port(values).await
+        }
     }
 
     /// Insert on the next free port; when a concurrent create takes that port

@@ -92,17 +92,6 @@ pub enum RunState {
     Exited(Exit),
 }
 
-impl RunState {
-    fn name(&self) -> &'static str {
-        match self {
-            RunState::Starting => "starting",
-            RunState::Running => "running",
-            RunState::Stopping => "stopping",
-            RunState::Exited(_) => "exited",
-        }
-    }
-}
-
 struct Managed {
     profile_name: String,
     pid: u32,
@@ -148,10 +137,10 @@ pub struct ServerSummary {
     pub pid: u32,
     /// Port.
     pub port: u16,
-    /// `starting`, `running` or `stopping`.
-    pub state: &'static str,
-    /// `healthy`, `unhealthy` or `unknown` (not probed yet).
-    pub health: &'static str,
+    /// Starting, running or stopping (a listing has no exited servers).
+    pub state: RunState,
+    /// The last probe's verdict; `None` until the first probe.
+    pub health: Option<bool>,
     /// Seconds since start (or adoption).
     pub uptime_seconds: u64,
     /// Resident memory of the process tree, in MiB.
@@ -540,18 +529,13 @@ impl Supervisor {
             .into_iter()
             .map(|(id, m)| {
                 let usage = sampler.tree(m.pid).unwrap_or_default();
-                let health = match *lock(&m.healthy) {
-                    Some(true) => "healthy",
-                    Some(false) => "unhealthy",
-                    None => "unknown",
-                };
                 ServerSummary {
                     profile_id: id,
                     profile_name: m.profile_name.clone(),
                     pid: m.pid,
                     port: m.port,
-                    state: m.state.borrow().name(),
-                    health,
+                    state: m.state.borrow().clone(),
+                    health: *lock(&m.healthy),
                     uptime_seconds: m.started.elapsed().as_secs(),
                     memory_mb: (usage.memory_bytes as f64 / 1_048_576.0 * 10.0).round() / 10.0,
                     cpu_percent: (f64::from(usage.cpu_percent) * 10.0).round() / 10.0,
