@@ -153,7 +153,9 @@ pub struct LauncherSettings {
     pub program: String,
     /// Its arguments. `{field}` is replaced by the profile's value; an argument that
     /// is only a placeholder and comes out empty is dropped with the flag before it;
-    /// `{field?TEXT}` gives TEXT when the field is set (true or non-empty).
+    /// `{field?TEXT}` gives TEXT when the field is set (true or non-empty). When
+    /// the program is mlx-openai-server, a field whose option its version lacks
+    /// comes out empty (see `servers::command`).
     pub args: Vec<String>,
     /// Extra environment variables for the server.
     pub env: BTreeMap<String, String>,
@@ -183,12 +185,20 @@ impl Default for LauncherSettings {
             "{model_path}",
             "--model-type",
             "{model_type}",
+            "--served-model-name",
+            "{served_model_name}",
             "--port",
             "{port}",
             "--host",
             "{host}",
+            "--context-length",
+            "{context_length}",
             "--max-concurrency",
             "{max_concurrency}",
+            "--decode-concurrency",
+            "{decode_concurrency}",
+            "--prompt-concurrency",
+            "{prompt_concurrency}",
             "--queue-timeout",
             "{queue_timeout}",
             "--queue-size",
@@ -199,6 +209,15 @@ impl Default for LauncherSettings {
             "{reasoning_parser}",
             "--message-converter",
             "{message_converter}",
+            "{enable_auto_tool_choice?--enable-auto-tool-choice}",
+            "{trust_remote_code?--trust-remote-code}",
+            "--chat-template-file",
+            "{chat_template_file}",
+            "--log-level",
+            "{log_level}",
+            "--log-file",
+            "{log_file}",
+            "{no_log_file?--no-log-file}",
         ];
         Self {
             program: "mlx-openai-server".into(),

@@ -30,4 +30,9 @@ DEFINE FIELD updated_at ON download_task TYPE datetime;
 DEFINE INDEX download_task_status ON download_task FIELDS status;
 ",
     },
+    Migration {
+        version: 4,
+        name: "profile types and batching of mlx-openai-server 1.8",
+        sql: crate::profiles::repo::MIGRATION_4_SQL,
+    },
 ];

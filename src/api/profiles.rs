@@ -33,7 +33,7 @@ pub struct ProfileOut {
     pub description: Option<String>,
     /// A Hugging Face repo id (`org/name`) or a local path.
     pub model_path: String,
-    /// `lm` or `multimodal`.
+    /// The kind of model: mlx-openai-server's `--model-type`.
     pub model_type: ModelType,
     /// Unique port of the server.
     pub port: u16,
@@ -41,8 +41,15 @@ pub struct ProfileOut {
     pub host: String,
     /// Context length override.
     pub context_length: Option<u32>,
-    /// Requests served at once.
+    /// Requests served at once; passed as `--max-concurrency` to
+    /// mlx-openai-server before 1.7 (later releases batch instead).
     pub max_concurrency: u32,
+    /// Requests decoded together (`--decode-concurrency`, mlx-openai-server 1.8
+    /// and later); unset: the server's default.
+    pub decode_concurrency: Option<u32>,
+    /// Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
+    /// 1.8 and later); unset: the server's default.
+    pub prompt_concurrency: Option<u32>,
     /// Seconds a request may wait in the queue.
     pub queue_timeout: u32,
     /// Requests that may wait.
@@ -71,14 +78,20 @@ pub struct ProfileOut {
     pub system_prompt: Option<String>,
     /// A login service (launchd/systemd) is installed for this profile.
     pub service_installed: bool,
+    /// Settings of this profile that the model-server command cannot carry,
+    /// as sentences: set but not used by the `[servers] args` template, or not
+    /// accepted by the installed mlx-openai-server version (detected from
+    /// `<program> --version`). Empty when every setting reaches the server.
+    pub warnings: Vec<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<Profile> for ProfileOut {
-    fn from(p: Profile) -> Self {
+impl ProfileOut {
+    /// The response for `p`, with the warnings of its command.
+    pub fn new(p: Profile, warnings: Vec<String>) -> Self {
         let v = p.values;
         Self {
             id: p.id,
@@ -90,6 +103,8 @@ impl From<Profile> for ProfileOut {
             host: v.host,
             context_length: v.context_length,
             max_concurrency: v.max_concurrency,
+            decode_concurrency: v.decode_concurrency,
+            prompt_concurrency: v.prompt_concurrency,
             queue_timeout: v.queue_timeout,
             queue_size: v.queue_size,
             tool_call_parser: v.tool_call_parser,
@@ -104,6 +119,7 @@ impl From<Profile> for ProfileOut {
             auto_start: v.auto_start,
             system_prompt: v.system_prompt,
             service_installed: p.service_installed,
+            warnings,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -128,8 +144,12 @@ pub struct ProfileCreate {
     pub host: Option<String>,
     /// Context length override.
     pub context_length: Option<i64>,
-    /// Default 1.
+    /// Default 1 (1..=1024).
     pub max_concurrency: Option<i64>,
+    /// 1..=1024; unset: the server's default (mlx-openai-server 1.8: 32).
+    pub decode_concurrency: Option<i64>,
+    /// 1..=1024; unset: the server's default (mlx-openai-server 1.8: 8).
+    pub prompt_concurrency: Option<i64>,
     /// Default 300 (seconds).
     pub queue_timeout: Option<i64>,
     /// Default 100.
@@ -180,6 +200,12 @@ pub struct ProfileUpdate {
     pub context_length: MaybeUndefined<i64>,
     /// New value.
     pub max_concurrency: Option<i64>,
+    /// New value, or `null` to clear it.
+    #[oai(nullable)]
+    pub decode_concurrency: MaybeUndefined<i64>,
+    /// New value, or `null` to clear it.
+    #[oai(nullable)]
+    pub prompt_concurrency: MaybeUndefined<i64>,
     /// New value.
     pub queue_timeout: Option<i64>,
     /// New value.
@@ -229,6 +255,8 @@ impl From<ProfileCreate> for NewProfile {
             host: c.host,
             context_length: c.context_length,
             max_concurrency: c.max_concurrency,
+            decode_concurrency: c.decode_concurrency,
+            prompt_concurrency: c.prompt_concurrency,
             queue_timeout: c.queue_timeout,
             queue_size: c.queue_size,
             tool_call_parser: c.tool_call_parser,
@@ -257,6 +285,8 @@ impl From<ProfileUpdate> for ProfilePatch {
             host: u.host,
             context_length: opt(u.context_length),
             max_concurrency: u.max_concurrency,
+            decode_concurrency: opt(u.decode_concurrency),
+            prompt_concurrency: opt(u.prompt_concurrency),
             queue_timeout: u.queue_timeout,
             queue_size: u.queue_size,
             tool_call_parser: opt(u.tool_call_parser),
@@ -329,6 +359,14 @@ pub enum Deleted {
     NoContent,
 }
 
+/// The response for one profile, with the warnings of its command for the
+/// installed model-server program.
+async fn out(state: &AppState, profile: Profile) -> ProfileOut {
+    let program = state.supervisor.program().await;
+    let warnings = state.supervisor.warnings(&profile, &program);
+    ProfileOut::new(profile, warnings)
+}
+
 /// Server profiles.
 #[derive(Default)]
 pub struct ProfilesApi;
@@ -346,7 +384,12 @@ impl ProfilesApi {
     ) -> Result<Json<Vec<ProfileOut>>, ApiError> {
         auth.require(Action::ProfilesRead)?;
         let profiles = state.profiles.list().await?;
-        Ok(Json(profiles.into_iter().map(ProfileOut::from).collect()))
+        let program = state.supervisor.program().await;
+        let out = profiles.into_iter().map(|p| {
+            let warnings = state.supervisor.warnings(&p, &program);
+            ProfileOut::new(p, warnings)
+        });
+        Ok(Json(out.collect()))
     }
 
     /// Next free port
@@ -385,7 +428,8 @@ impl ProfilesApi {
         id: Path<String>,
     ) -> Result<Json<ProfileOut>, ApiError> {
         auth.require(Action::ProfilesRead)?;
-        Ok(Json(state.profiles.get(&id.0).await?.into()))
+        let profile = state.profiles.get(&id.0).await?;
+        Ok(Json(out(&state, profile).await))
     }
 
     /// Create a profile
@@ -407,7 +451,7 @@ impl ProfilesApi {
     ) -> Result<ProfileCreated, ApiError> {
         auth.require(Action::ProfilesWrite)?;
         let profile = state.profiles.create(body.0.into()).await?;
-        Ok(ProfileCreated::Created(Json(profile.into())))
+        Ok(ProfileCreated::Created(Json(out(&state, profile).await)))
     }
 
     /// Update a profile
@@ -440,7 +484,8 @@ impl ProfilesApi {
                 ));
             }
         }
-        Ok(Json(state.profiles.update(&id.0, patch).await?.into()))
+        let profile = state.profiles.update(&id.0, patch).await?;
+        Ok(Json(out(&state, profile).await))
     }
 
     /// Delete a profile
@@ -500,6 +545,6 @@ impl ProfilesApi {
     ) -> Result<ProfileCreated, ApiError> {
         auth.require(Action::ProfilesWrite)?;
         let profile = state.profiles.duplicate(&id.0, &new_name.0).await?;
-        Ok(ProfileCreated::Created(Json(profile.into())))
+        Ok(ProfileCreated::Created(Json(out(&state, profile).await)))
     }
 }

@@ -96,6 +96,9 @@ pub struct ServerStarted {
     pub pid: u32,
     /// Port.
     pub port: u16,
+    /// Profile settings the command could not carry (the same sentences as the
+    /// profile's `warnings`); the server runs without them.
+    pub warnings: Vec<String>,
 }
 
 impl From<Started> for ServerStarted {
@@ -103,6 +106,7 @@ impl From<Started> for ServerStarted {
         Self {
             pid: s.pid,
             port: s.port,
+            warnings: s.warnings,
         }
     }
 }

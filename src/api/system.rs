@@ -45,7 +45,8 @@ pub struct SystemInfo {
     pub manager_version: String,
     /// MLX's version, when found (macOS).
     pub mlx_version: Option<String>,
-    /// First line of `<[servers] program> --version`, when the program is found.
+    /// `mlx-openai-server X.Y.Z`, or the first line of another program's
+    /// `--version`, when the program is found.
     pub server_version: Option<String>,
 }
 
@@ -136,7 +137,10 @@ impl SystemApi {
     /// Host information
     ///
     /// Action: `system.read`. OS, chip, memory, and the versions of this manager,
-    /// MLX and the configured model-server program (each probe times out after 5 s).
+    /// MLX (the probe times out after 5 s) and the configured model-server
+    /// program: `mlx-openai-server X.Y.Z` when that is what `--version` says,
+    /// else that output's first line. The program's version is learned once per
+    /// program file (path and modification time) and shapes its command.
     #[oai(
         path = "/api/system/info",
         method = "get",
@@ -151,11 +155,11 @@ impl SystemApi {
         let facts =
             tokio::task::spawn_blocking(|| (host::os_version(), host::chip(), host::memory()));
         let (os_version, chip, memory) = facts.await.map_err(ApiError::internal)?;
-        let program = std::path::Path::new(&state.settings.servers.program);
-        let (server_version, mlx_version) = tokio::join!(
-            host::program_version(program, VERSION_TIMEOUT),
+        let (program, mlx_version) = tokio::join!(
+            state.supervisor.program(),
             host::mlx_version(VERSION_TIMEOUT)
         );
+        let server_version = program.describe();
         Ok(Json(SystemInfo {
             os_version,
             chip,
@@ -203,7 +207,7 @@ impl SystemApi {
         let sup = &state.supervisor;
         let spec = state.services.profile_spec(
             &profile,
-            &sup.command(&profile),
+            &sup.command(&profile).await,
             sup.working_dir(),
             sup.log_path(&profile.id),
         )?;

@@ -8,6 +8,10 @@
 //!
 //! `GET /echo?msg=TEXT` prints TEXT as a line of output (tests use it to make the
 //! server write to its log on demand).
+//!
+//! With `FAKE_MODEL_SERVER_VERSION=X.Y.Z` in its environment, `--version` prints
+//! mlx-openai-server's banner with that version, so tests can see how the
+//! manager shapes the command for each release.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -55,7 +59,11 @@ fn exit_with_parent() {
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--version") {
-        println!("fake-model-server {}", env!("CARGO_PKG_VERSION"));
+        match std::env::var("FAKE_MODEL_SERVER_VERSION") {
+            // The banner mlx-openai-server's Click group prints, with that version.
+            Ok(v) => println!("\nmlx-openai-server - OpenAI Compatible API Server\nVersion: {v}"),
+            Err(_) => println!("fake-model-server {}", env!("CARGO_PKG_VERSION")),
+        }
         return std::process::ExitCode::SUCCESS;
     }
     println!("ARGV {}", serde_json::to_string(&args).unwrap_or_default());

@@ -5,6 +5,7 @@ mod model;
 pub(crate) mod repo;
 
 pub use model::{
-    LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfilePatch, ProfileValues,
+    DEFAULT_MAX_CONCURRENCY, DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT, LogLevel, ModelType,
+    NewProfile, Profile, ProfileError, ProfilePatch, ProfileValues,
 };
 pub use repo::Profiles;

@@ -4,35 +4,64 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What kind of model a server loads.
+/// What kind of model a server loads: mlx-openai-server's `--model-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
-#[serde(rename_all = "lowercase")]
-#[oai(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
+#[oai(rename_all = "kebab-case")]
 pub enum ModelType {
     /// A language model.
     Lm,
-    /// A vision-language model.
+    /// A vision-language model (text, images, audio).
     Multimodal,
+    /// A text-embeddings model.
+    Embeddings,
+    /// A Whisper speech-to-text model.
+    Whisper,
+    /// An image-generation (Flux) model.
+    ImageGeneration,
+    /// An image-editing (Flux) model.
+    ImageEdit,
 }
 
 impl ModelType {
-    /// The name used in the command line.
+    /// Every model type.
+    pub const ALL: [ModelType; 6] = [
+        ModelType::Lm,
+        ModelType::Multimodal,
+        ModelType::Embeddings,
+        ModelType::Whisper,
+        ModelType::ImageGeneration,
+        ModelType::ImageEdit,
+    ];
+
+    /// The name used in the command line and in the store.
     pub fn as_str(self) -> &'static str {
         match self {
             ModelType::Lm => "lm",
             ModelType::Multimodal => "multimodal",
+            ModelType::Embeddings => "embeddings",
+            ModelType::Whisper => "whisper",
+            ModelType::ImageGeneration => "image-generation",
+            ModelType::ImageEdit => "image-edit",
         }
     }
 
-    /// Parse a stored name; unknown names are `lm` (REFERENCE.md).
+    /// Parse a stored name; unknown names are `lm` (REFERENCE.md). The store's
+    /// schema admits only the names above.
     pub fn parse(s: &str) -> Self {
-        if s == "multimodal" {
-            ModelType::Multimodal
-        } else {
-            ModelType::Lm
-        }
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .unwrap_or(ModelType::Lm)
     }
 }
+
+/// Default of `max_concurrency`.
+pub const DEFAULT_MAX_CONCURRENCY: u32 = 1;
+/// Default of `queue_timeout` (seconds).
+pub const DEFAULT_QUEUE_TIMEOUT: u32 = 300;
+/// Default of `queue_size`.
+pub const DEFAULT_QUEUE_SIZE: u32 = 100;
 
 /// The model server's log level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, poem_openapi::Enum)]
@@ -85,7 +114,7 @@ pub struct ProfileValues {
     pub description: Option<String>,
     /// A Hugging Face repo id or a local path.
     pub model_path: String,
-    /// `lm` or `multimodal`.
+    /// The kind of model.
     pub model_type: ModelType,
     /// Unique port, 1024..=65535.
     pub port: u16,
@@ -93,8 +122,12 @@ pub struct ProfileValues {
     pub host: String,
     /// Context length override.
     pub context_length: Option<u32>,
-    /// Requests served at once.
+    /// Requests served at once (passed to mlx-openai-server before 1.7).
     pub max_concurrency: u32,
+    /// Requests decoded together in a batch (mlx-openai-server 1.8 and later).
+    pub decode_concurrency: Option<u32>,
+    /// Prompts prefilled together in a batch (mlx-openai-server 1.8 and later).
+    pub prompt_concurrency: Option<u32>,
     /// Seconds a request may wait in the queue.
     pub queue_timeout: u32,
     /// Requests that may wait.
@@ -159,6 +192,10 @@ pub struct NewProfile {
     /// See [`ProfileValues`].
     pub max_concurrency: Option<i64>,
     /// See [`ProfileValues`].
+    pub decode_concurrency: Option<i64>,
+    /// See [`ProfileValues`].
+    pub prompt_concurrency: Option<i64>,
+    /// See [`ProfileValues`].
     pub queue_timeout: Option<i64>,
     /// See [`ProfileValues`].
     pub queue_size: Option<i64>,
@@ -205,6 +242,10 @@ pub struct ProfilePatch {
     pub context_length: Option<Option<i64>>,
     /// New value.
     pub max_concurrency: Option<i64>,
+    /// New or cleared value.
+    pub decode_concurrency: Option<Option<i64>>,
+    /// New or cleared value.
+    pub prompt_concurrency: Option<Option<i64>>,
     /// New value.
     pub queue_timeout: Option<i64>,
     /// New value.
@@ -356,9 +397,34 @@ impl ProfileValues {
                 .context_length
                 .map(|c| number("context_length", c, 1, 10_000_000))
                 .transpose()?,
-            max_concurrency: number("max_concurrency", new.max_concurrency.unwrap_or(1), 1, 1024)?,
-            queue_timeout: number("queue_timeout", new.queue_timeout.unwrap_or(300), 1, 86_400)?,
-            queue_size: number("queue_size", new.queue_size.unwrap_or(100), 1, 100_000)?,
+            max_concurrency: number(
+                "max_concurrency",
+                new.max_concurrency
+                    .unwrap_or(i64::from(DEFAULT_MAX_CONCURRENCY)),
+                1,
+                1024,
+            )?,
+            decode_concurrency: new
+                .decode_concurrency
+                .map(|n| number("decode_concurrency", n, 1, 1024))
+                .transpose()?,
+            prompt_concurrency: new
+                .prompt_concurrency
+                .map(|n| number("prompt_concurrency", n, 1, 1024))
+                .transpose()?,
+            queue_timeout: number(
+                "queue_timeout",
+                new.queue_timeout
+                    .unwrap_or(i64::from(DEFAULT_QUEUE_TIMEOUT)),
+                1,
+                86_400,
+            )?,
+            queue_size: number(
+                "queue_size",
+                new.queue_size.unwrap_or(i64::from(DEFAULT_QUEUE_SIZE)),
+                1,
+                100_000,
+            )?,
             tool_call_parser: opt_text("tool_call_parser", new.tool_call_parser, 100)?,
             reasoning_parser: opt_text("reasoning_parser", new.reasoning_parser, 100)?,
             message_converter: opt_text("message_converter", new.message_converter, 100)?,
@@ -392,6 +458,12 @@ impl ProfileValues {
                     .max_concurrency
                     .unwrap_or(i64::from(cur.max_concurrency)),
             ),
+            decode_concurrency: patch
+                .decode_concurrency
+                .unwrap_or(cur.decode_concurrency.map(i64::from)),
+            prompt_concurrency: patch
+                .prompt_concurrency
+                .unwrap_or(cur.prompt_concurrency.map(i64::from)),
             queue_timeout: Some(patch.queue_timeout.unwrap_or(i64::from(cur.queue_timeout))),
             queue_size: Some(patch.queue_size.unwrap_or(i64::from(cur.queue_size))),
             tool_call_parser: patch.tool_call_parser.unwrap_or(cur.tool_call_parser),

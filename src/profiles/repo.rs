@@ -42,6 +42,15 @@ DEFINE INDEX profile_name_unique ON profile FIELDS name UNIQUE;
 DEFINE INDEX profile_port_unique ON profile FIELDS port UNIQUE;
 ";
 
+/// Migration 4: the model types of mlx-openai-server 1.5 and later, and its
+/// batching options. Existing rows keep their values; the new fields are unset.
+pub const MIGRATION_4_SQL: &str = "
+DEFINE FIELD OVERWRITE model_type ON profile TYPE string
+    ASSERT $value IN ['lm', 'multimodal', 'embeddings', 'whisper', 'image-generation', 'image-edit'];
+DEFINE FIELD decode_concurrency ON profile TYPE option<int>;
+DEFINE FIELD prompt_concurrency ON profile TYPE option<int>;
+";
+
 /// The stored shape of a profile.
 #[derive(Debug, Clone, SurrealValue)]
 struct Row {
@@ -53,6 +62,8 @@ struct Row {
     host: String,
     context_length: Option<i64>,
     max_concurrency: i64,
+    decode_concurrency: Option<i64>,
+    prompt_concurrency: Option<i64>,
     queue_timeout: i64,
     queue_size: i64,
     tool_call_parser: Option<String>,
@@ -90,6 +101,8 @@ impl Row {
             host: v.host.clone(),
             context_length: v.context_length.map(i64::from),
             max_concurrency: i64::from(v.max_concurrency),
+            decode_concurrency: v.decode_concurrency.map(i64::from),
+            prompt_concurrency: v.prompt_concurrency.map(i64::from),
             queue_timeout: i64::from(v.queue_timeout),
             queue_size: i64::from(v.queue_size),
             tool_call_parser: v.tool_call_parser.clone(),
@@ -125,6 +138,8 @@ impl From<Stored> for Profile {
                 host: r.host,
                 context_length: r.context_length.map(clamp),
                 max_concurrency: clamp(r.max_concurrency),
+                decode_concurrency: r.decode_concurrency.map(clamp),
+                prompt_concurrency: r.prompt_concurrency.map(clamp),
                 queue_timeout: clamp(r.queue_timeout),
                 queue_size: clamp(r.queue_size),
                 tool_call_parser: r.tool_call_parser,
@@ -298,5 +313,70 @@ impl Profiles {
         }
         let deleted: Option<Stored> = self.db.delete(("profile", id)).await?;
         deleted.map(|_| ()).ok_or(ProfileError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{migrations::CORE, store::migrate};
+
+    async fn store() -> Db {
+        let db = surrealdb::engine::any::connect("mem://")
+            .await
+            .expect("mem");
+        db.use_ns("t").use_db("t").await.expect("ns");
+        db
+    }
+
+    #[tokio::test]
+    async fn rows_written_before_migration_4_stay_valid_and_take_the_new_types() {
+        let db = store().await;
+        let before: Vec<_> = CORE.iter().filter(|m| m.version < 4).cloned().collect();
+        migrate(&db, &[("core", &before)])
+            .await
+            .expect("migrations 1-3");
+        db.query(
+            "CREATE profile:old CONTENT { name: 'old', model_path: 'm', model_type: 'multimodal',
+             port: 10240, host: '127.0.0.1', max_concurrency: 2, queue_timeout: 300,
+             queue_size: 100, enable_auto_tool_choice: false, trust_remote_code: false,
+             log_level: 'INFO', no_log_file: false, auto_start: false,
+             service_installed: false, created_at: time::now(), updated_at: time::now() }",
+        )
+        .await
+        .and_then(|r| r.check())
+        .expect("an old row");
+        let refused = db
+            .query("UPDATE profile:old SET model_type = 'embeddings'")
+            .await
+            .and_then(|r| r.check());
+        assert!(
+            refused.is_err(),
+            "migration 3 admits only lm and multimodal"
+        );
+        migrate(&db, &[("core", CORE)]).await.expect("migration 4");
+        let profiles = Profiles::new(db.clone(), 10240);
+        let old = profiles.get("old").await.expect("the old row reads");
+        assert_eq!(old.values.model_type, ModelType::Multimodal);
+        assert_eq!(old.values.max_concurrency, 2);
+        assert_eq!(old.values.decode_concurrency, None);
+        let patched = profiles
+            .update(
+                "old",
+                ProfilePatch {
+                    model_type: Some(ModelType::ImageEdit),
+                    decode_concurrency: Some(Some(16)),
+                    ..ProfilePatch::default()
+                },
+            )
+            .await
+            .expect("the new type and field are stored");
+        assert_eq!(patched.values.model_type, ModelType::ImageEdit);
+        assert_eq!(patched.values.decode_concurrency, Some(16));
+        let bad = db
+            .query("UPDATE profile:old SET model_type = 'diffusion'")
+            .await
+            .and_then(|r| r.check());
+        assert!(bad.is_err(), "the schema still refuses unknown types");
     }
 }

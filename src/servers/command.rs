@@ -2,43 +2,215 @@
 //! each `{field}` replaced by the profile's value. Values become whole arguments
 //! (or parts of one); no shell is ever involved, so a value can never become a
 //! second argument or a command.
+//!
+//! When the program is mlx-openai-server, a placeholder whose option the
+//! detected version does not have renders empty (so its flag is dropped), and
+//! [`Template::warnings`] says which profile settings therefore cannot be
+//! honoured; a setting the template does not use at all is reported the same way.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
+use super::program::{NEWEST_KNOWN, OLDEST_SUPPORTED, ServerProgram, Version};
 use crate::{
     config::LauncherSettings,
-    profiles::{Profile, ProfileValues},
+    profiles::{LogLevel, ModelType, Profile, ProfileValues},
 };
 
-/// Fields a template may use.
-pub const FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "model_path",
-    "model_type",
-    "port",
-    "host",
-    "context_length",
-    "max_concurrency",
-    "queue_timeout",
-    "queue_size",
-    "tool_call_parser",
-    "reasoning_parser",
-    "message_converter",
-    "enable_auto_tool_choice",
-    "trust_remote_code",
-    "chat_template_file",
-    "log_level",
-    "log_file",
-    "no_log_file",
-    "system_prompt",
-];
+macro_rules! placeholders {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)*) => {
+        /// A template placeholder: one profile value.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Placeholder {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Placeholder {
+            /// Every placeholder, in the order the docs list them.
+            pub const ALL: &[Placeholder] = &[$(Placeholder::$variant,)*];
+
+            /// Its name in a template (`{name}`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Placeholder::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+placeholders! {
+    /// The profile's id.
+    Id => "id",
+    /// The profile's name.
+    Name => "name",
+    /// The model id the server reports: the profile's name.
+    ServedModelName => "served_model_name",
+    /// The model: a Hugging Face repo id or a local path.
+    ModelPath => "model_path",
+    /// The model type (`lm`, `multimodal`, `embeddings`, ...).
+    ModelType => "model_type",
+    /// The server's port.
+    Port => "port",
+    /// The server's listen address.
+    Host => "host",
+    /// Context length override.
+    ContextLength => "context_length",
+    /// Requests served at once (mlx-openai-server before 1.7).
+    MaxConcurrency => "max_concurrency",
+    /// Requests decoded in one batch (mlx-openai-server 1.8 and later).
+    DecodeConcurrency => "decode_concurrency",
+    /// Prompts prefilled in one batch (mlx-openai-server 1.8 and later).
+    PromptConcurrency => "prompt_concurrency",
+    /// Seconds a request may wait.
+    QueueTimeout => "queue_timeout",
+    /// Requests that may wait.
+    QueueSize => "queue_size",
+    /// Tool-call parser.
+    ToolCallParser => "tool_call_parser",
+    /// Reasoning parser.
+    ReasoningParser => "reasoning_parser",
+    /// Message converter (mlx-openai-server before 1.7).
+    MessageConverter => "message_converter",
+    /// `true` when set.
+    EnableAutoToolChoice => "enable_auto_tool_choice",
+    /// `true` when set.
+    TrustRemoteCode => "trust_remote_code",
+    /// Chat template file.
+    ChatTemplateFile => "chat_template_file",
+    /// The server's log level.
+    LogLevel => "log_level",
+    /// The server's own log file.
+    LogFile => "log_file",
+    /// `true` when set.
+    NoLogFile => "no_log_file",
+    /// System prompt.
+    SystemPrompt => "system_prompt",
+}
+
+/// Which mlx-openai-server releases have a placeholder's option (read from the
+/// releases' `app/cli.py`, and checked against their real parsers by
+/// `tests/api/real_servers.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Support {
+    /// Every supported release.
+    Always,
+    /// Releases from this one on.
+    Since(Version),
+    /// Releases before this one (it removed the option).
+    Before(Version),
+}
+
+impl Placeholder {
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|p| p.name() == name)
+    }
+
+    /// The value for a profile; `None` when unset (an empty text counts as unset).
+    fn value(self, id: &str, v: &ProfileValues) -> Option<String> {
+        let flag = |b: bool| b.then(|| "true".to_owned());
+        let n = |n: u32| Some(n.to_string());
+        match self {
+            Placeholder::Id => Some(id.to_owned()),
+            Placeholder::Name | Placeholder::ServedModelName => Some(v.name.clone()),
+            Placeholder::ModelPath => Some(v.model_path.clone()),
+            Placeholder::ModelType => Some(v.model_type.as_str().to_owned()),
+            Placeholder::Port => Some(v.port.to_string()),
+            Placeholder::Host => Some(v.host.clone()),
+            Placeholder::ContextLength => v.context_length.and_then(n),
+            Placeholder::MaxConcurrency => n(v.max_concurrency),
+            Placeholder::DecodeConcurrency => v.decode_concurrency.and_then(n),
+            Placeholder::PromptConcurrency => v.prompt_concurrency.and_then(n),
+            Placeholder::QueueTimeout => n(v.queue_timeout),
+            Placeholder::QueueSize => n(v.queue_size),
+            Placeholder::ToolCallParser => v.tool_call_parser.clone(),
+            Placeholder::ReasoningParser => v.reasoning_parser.clone(),
+            Placeholder::MessageConverter => v.message_converter.clone(),
+            Placeholder::EnableAutoToolChoice => flag(v.enable_auto_tool_choice),
+            Placeholder::TrustRemoteCode => flag(v.trust_remote_code),
+            Placeholder::ChatTemplateFile => v.chat_template_file.clone(),
+            Placeholder::LogLevel => Some(v.log_level.as_str().to_owned()),
+            Placeholder::LogFile => v.log_file.clone(),
+            Placeholder::NoLogFile => flag(v.no_log_file),
+            Placeholder::SystemPrompt => v.system_prompt.clone(),
+        }
+        .filter(|s| !s.is_empty())
+    }
+
+    /// Whether the profile sets this to something other than its default, so
+    /// that leaving it out of the command would lose a setting. Identity,
+    /// address and derived values are never "settings" in this sense.
+    fn is_setting(self, v: &ProfileValues) -> bool {
+        match self {
+            Placeholder::Id
+            | Placeholder::Name
+            | Placeholder::ServedModelName
+            | Placeholder::ModelPath
+            | Placeholder::Port
+            | Placeholder::Host => false,
+            Placeholder::ModelType => v.model_type != ModelType::Lm,
+            Placeholder::MaxConcurrency => v.max_concurrency != defaults::MAX_CONCURRENCY,
+            Placeholder::QueueTimeout => v.queue_timeout != defaults::QUEUE_TIMEOUT,
+            Placeholder::QueueSize => v.queue_size != defaults::QUEUE_SIZE,
+            Placeholder::LogLevel => v.log_level != LogLevel::Info,
+            Placeholder::ContextLength
+            | Placeholder::DecodeConcurrency
+            | Placeholder::PromptConcurrency
+            | Placeholder::ToolCallParser
+            | Placeholder::ReasoningParser
+            | Placeholder::MessageConverter
+            | Placeholder::EnableAutoToolChoice
+            | Placeholder::TrustRemoteCode
+            | Placeholder::ChatTemplateFile
+            | Placeholder::LogFile
+            | Placeholder::NoLogFile
+            | Placeholder::SystemPrompt => self.value("", v).is_some(),
+        }
+    }
+
+    /// The mlx-openai-server option this placeholder fills in the default
+    /// template, and the releases that have it.
+    fn mlx_option(self) -> (&'static str, Support) {
+        const V1_7: Version = Version(1, 7, 0);
+        const V1_8: Version = Version(1, 8, 0);
+        match self {
+            Placeholder::MaxConcurrency => ("--max-concurrency", Support::Before(V1_7)),
+            Placeholder::MessageConverter => ("--message-converter", Support::Before(V1_7)),
+            Placeholder::ServedModelName => ("--served-model-name", Support::Since(V1_7)),
+            Placeholder::DecodeConcurrency => ("--decode-concurrency", Support::Since(V1_8)),
+            Placeholder::PromptConcurrency => ("--prompt-concurrency", Support::Since(V1_8)),
+            _ => ("", Support::Always),
+        }
+    }
+
+    /// Whether mlx-openai-server `version` has this placeholder's option.
+    fn accepted_by(self, version: Version) -> bool {
+        match self.mlx_option().1 {
+            Support::Always => true,
+            Support::Since(v) => version >= v,
+            Support::Before(v) => version < v,
+        }
+    }
+
+    /// Whether `program` can take this placeholder's value.
+    fn accepted(self, program: &ServerProgram) -> bool {
+        program
+            .mlx_openai_server()
+            .is_none_or(|version| self.accepted_by(version))
+    }
+}
+
+/// The profile defaults the warnings compare against.
+mod defaults {
+    pub const MAX_CONCURRENCY: u32 = crate::profiles::DEFAULT_MAX_CONCURRENCY;
+    pub const QUEUE_TIMEOUT: u32 = crate::profiles::DEFAULT_QUEUE_TIMEOUT;
+    pub const QUEUE_SIZE: u32 = crate::profiles::DEFAULT_QUEUE_SIZE;
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Segment {
     Text(String),
-    Field(String),
-    IfSet(String, String),
+    Field(Placeholder),
+    IfSet(Placeholder, String),
 }
 
 /// A parsed argument template.
@@ -92,15 +264,16 @@ fn parse_arg(arg: &str) -> Result<Vec<Segment>, TemplateError> {
             Some((name, text)) => (name, Some(text)),
             None => (inner, None),
         };
-        if !FIELDS.contains(&name) {
+        let Some(field) = Placeholder::parse(name) else {
+            let known: Vec<&str> = Placeholder::ALL.iter().map(|p| p.name()).collect();
             return Err(TemplateError(format!(
                 "unknown placeholder {{{name}}} in {arg:?}; known: {}",
-                FIELDS.join(", ")
+                known.join(", ")
             )));
-        }
+        };
         segments.push(match text {
-            Some(text) => Segment::IfSet(name.to_owned(), text.to_owned()),
-            None => Segment::Field(name.to_owned()),
+            Some(text) => Segment::IfSet(field, text.to_owned()),
+            None => Segment::Field(field),
         });
         rest = &rest[open + close + 1..];
     }
@@ -108,34 +281,6 @@ fn parse_arg(arg: &str) -> Result<Vec<Segment>, TemplateError> {
         segments.push(Segment::Text(rest.to_owned()));
     }
     Ok(segments)
-}
-
-fn value(id: &str, v: &ProfileValues, field: &str) -> Option<String> {
-    let flag = |b: bool| b.then(|| "true".to_owned());
-    match field {
-        "id" => Some(id.to_owned()),
-        "name" => Some(v.name.clone()),
-        "model_path" => Some(v.model_path.clone()),
-        "model_type" => Some(v.model_type.as_str().to_owned()),
-        "port" => Some(v.port.to_string()),
-        "host" => Some(v.host.clone()),
-        "context_length" => v.context_length.map(|n| n.to_string()),
-        "max_concurrency" => Some(v.max_concurrency.to_string()),
-        "queue_timeout" => Some(v.queue_timeout.to_string()),
-        "queue_size" => Some(v.queue_size.to_string()),
-        "tool_call_parser" => v.tool_call_parser.clone(),
-        "reasoning_parser" => v.reasoning_parser.clone(),
-        "message_converter" => v.message_converter.clone(),
-        "enable_auto_tool_choice" => flag(v.enable_auto_tool_choice),
-        "trust_remote_code" => flag(v.trust_remote_code),
-        "chat_template_file" => v.chat_template_file.clone(),
-        "log_level" => Some(v.log_level.as_str().to_owned()),
-        "log_file" => v.log_file.clone(),
-        "no_log_file" => flag(v.no_log_file),
-        "system_prompt" => v.system_prompt.clone(),
-        _ => None,
-    }
-    .filter(|s| !s.is_empty())
 }
 
 impl Template {
@@ -159,14 +304,37 @@ impl Template {
         })
     }
 
-    /// The command for `profile`. An argument that is a lone `{field}` and comes
-    /// out empty is dropped with the flag before it; `{field?TEXT}` is TEXT when
-    /// the field is set.
-    pub fn render(&self, profile: &Profile) -> ServerCommand {
+    /// The configured program, as written.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// The environment servers get on top of the manager's.
+    pub fn env(&self) -> &BTreeMap<String, String> {
+        &self.env
+    }
+
+    fn uses(&self, field: Placeholder) -> bool {
+        self.args.iter().flatten().any(|s| match s {
+            Segment::Field(f) | Segment::IfSet(f, _) => *f == field,
+            Segment::Text(_) => false,
+        })
+    }
+
+    /// The command for `profile`, run by `program`. An argument that is a lone
+    /// `{field}` and comes out empty is dropped with the flag before it;
+    /// `{field?TEXT}` is TEXT when the field is set. A field that `program`
+    /// cannot take comes out empty; an argument that embeds one is dropped.
+    pub fn render(&self, profile: &Profile, program: &ServerProgram) -> ServerCommand {
+        let value = |f: Placeholder| {
+            f.accepted(program)
+                .then(|| f.value(&profile.id, &profile.values))
+                .flatten()
+        };
         let mut args: Vec<String> = Vec::new();
         for segments in &self.args {
-            if let [Segment::Field(name)] = segments.as_slice() {
-                match value(&profile.id, &profile.values, name) {
+            if let [Segment::Field(field)] = segments.as_slice() {
+                match value(*field) {
                     Some(v) => args.push(v),
                     None => {
                         if args.last().is_some_and(|a| a.starts_with('-')) {
@@ -176,15 +344,20 @@ impl Template {
                 }
                 continue;
             }
+            let refused = segments.iter().any(|s| match s {
+                Segment::Field(f) => !f.accepted(program),
+                _ => false,
+            });
+            if refused {
+                continue;
+            }
             let mut arg = String::new();
             for s in segments {
                 match s {
                     Segment::Text(t) => arg.push_str(t),
-                    Segment::Field(name) => {
-                        arg.push_str(&value(&profile.id, &profile.values, name).unwrap_or_default())
-                    }
-                    Segment::IfSet(name, text) => {
-                        if value(&profile.id, &profile.values, name).is_some() {
+                    Segment::Field(f) => arg.push_str(&value(*f).unwrap_or_default()),
+                    Segment::IfSet(f, text) => {
+                        if value(*f).is_some() {
                             arg.push_str(text);
                         }
                     }
@@ -202,12 +375,82 @@ impl Template {
             working_dir: self.working_dir.clone(),
         }
     }
+
+    /// The profile settings that the command for `program` cannot carry, as
+    /// sentences: set but unused by the template, or not accepted by the
+    /// detected mlx-openai-server version. Empty when everything is honoured.
+    pub fn warnings(&self, profile: &Profile, program: &ServerProgram) -> Vec<String> {
+        let v = &profile.values;
+        let mut out = Vec::new();
+        let version = program.mlx_openai_server();
+        if let Some(version) = version {
+            if version < OLDEST_SUPPORTED {
+                out.push(format!(
+                    "mlx-openai-server {version} is older than {OLDEST_SUPPORTED}, the oldest \
+                     supported release; upgrade it (pip install -U mlx-openai-server)"
+                ));
+            } else if (version.0, version.1) > (NEWEST_KNOWN.0, NEWEST_KNOWN.1) {
+                out.push(format!(
+                    "mlx-openai-server {version} is newer than {NEWEST_KNOWN}, the newest \
+                     release this manager knows; its command is built as for {NEWEST_KNOWN}"
+                ));
+            }
+        }
+        for &field in Placeholder::ALL {
+            let name = field.name();
+            if field == Placeholder::ServedModelName {
+                if let Some(version) =
+                    version.filter(|v| self.uses(field) && !field.accepted_by(*v))
+                {
+                    out.push(format!(
+                        "the server reports its model as {:?}, not as the profile's name: \
+                         mlx-openai-server {version} has no --served-model-name (added in 1.7)",
+                        v.model_path
+                    ));
+                }
+                continue;
+            }
+            if !field.is_setting(v) {
+                continue;
+            }
+            if !self.uses(field) {
+                out.push(format!(
+                    "{name} is set but not passed to the server: the [servers] args template \
+                     has no {{{name}}}"
+                ));
+            } else if let Some(version) = version.filter(|v| !field.accepted_by(*v)) {
+                let (option, support) = field.mlx_option();
+                let why = match support {
+                    Support::Before(v) => format!("removed in {}.{}", v.0, v.1),
+                    Support::Since(v) => format!("added in {}.{}", v.0, v.1),
+                    Support::Always => String::new(),
+                };
+                let hint = match field {
+                    Placeholder::MaxConcurrency => "; use decode_concurrency on 1.8 and later",
+                    _ => "",
+                };
+                out.push(format!(
+                    "{name} is set but not passed to the server: mlx-openai-server {version} \
+                     has no {option} ({why}){hint}"
+                ));
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::profiles::{NewProfile, ProfileValues};
+
+    fn other() -> ServerProgram {
+        ServerProgram::Other { version: None }
+    }
+
+    fn mlx(major: u32, minor: u32, patch: u32) -> ServerProgram {
+        ServerProgram::MlxOpenAiServer(Version(major, minor, patch))
+    }
 
     fn profile(edit: impl FnOnce(&mut NewProfile)) -> Profile {
         let mut new = NewProfile {
@@ -229,7 +472,7 @@ mod tests {
     #[test]
     fn the_default_template_is_the_mlx_openai_server_command() {
         let t = Template::new(&LauncherSettings::default()).expect("template");
-        let cmd = t.render(&profile(|_| {}));
+        let cmd = t.render(&profile(|_| {}), &other());
         assert_eq!(
             cmd.argv(),
             [
@@ -239,6 +482,8 @@ mod tests {
                 "mlx-community/Qwen3-8B-4bit",
                 "--model-type",
                 "lm",
+                "--served-model-name",
+                "p",
                 "--port",
                 "10240",
                 "--host",
@@ -249,6 +494,8 @@ mod tests {
                 "300",
                 "--queue-size",
                 "100",
+                "--log-level",
+                "INFO",
             ]
         );
         assert_eq!(
@@ -260,7 +507,10 @@ mod tests {
     #[test]
     fn optional_flags_appear_only_when_set() {
         let t = Template::new(&LauncherSettings::default()).expect("template");
-        let cmd = t.render(&profile(|p| p.reasoning_parser = Some("qwen3".into())));
+        let cmd = t.render(
+            &profile(|p| p.reasoning_parser = Some("qwen3".into())),
+            &other(),
+        );
         let argv = cmd.argv();
         let i = argv
             .iter()
@@ -274,9 +524,11 @@ mod tests {
     fn a_value_with_spaces_and_metacharacters_stays_one_argument() {
         let t = Template::new(&LauncherSettings::default()).expect("template");
         let path = "/m/a b; rm -rf / && $(reboot) `x` | y > z";
-        let argv = t.render(&profile(|p| p.model_path = path.into())).argv();
+        let argv = t
+            .render(&profile(|p| p.model_path = path.into()), &other())
+            .argv();
         assert_eq!(argv[3], path);
-        assert_eq!(argv.len(), 16);
+        assert_eq!(argv.len(), 20);
     }
 
     #[test]
@@ -294,7 +546,7 @@ mod tests {
         };
         let t = Template::new(&settings).expect("template");
         let argv = t
-            .render(&profile(|p| p.trust_remote_code = Some(true)))
+            .render(&profile(|p| p.trust_remote_code = Some(true)), &other())
             .argv();
         assert_eq!(
             argv,
@@ -322,5 +574,124 @@ mod tests {
             ..LauncherSettings::default()
         };
         assert!(Template::new(&settings).is_err());
+    }
+
+    fn flags(argv: &[String]) -> Vec<&str> {
+        argv.iter()
+            .map(String::as_str)
+            .filter(|a| a.starts_with("--"))
+            .collect()
+    }
+
+    #[test]
+    fn each_mlx_openai_server_release_gets_only_its_own_options() {
+        let t = Template::new(&LauncherSettings::default()).expect("template");
+        let p = profile(|p| {
+            p.max_concurrency = Some(4);
+            p.decode_concurrency = Some(16);
+            p.prompt_concurrency = Some(4);
+            p.message_converter = Some("qwen3_coder".into());
+        });
+        let v16 = t.render(&p, &mlx(1, 6, 3)).argv();
+        let f16 = flags(&v16);
+        assert!(f16.contains(&"--max-concurrency") && f16.contains(&"--message-converter"));
+        assert!(!f16.contains(&"--served-model-name"));
+        assert!(!f16.contains(&"--decode-concurrency"));
+        let v17 = t.render(&p, &mlx(1, 7, 1)).argv();
+        let f17 = flags(&v17);
+        assert!(f17.contains(&"--served-model-name"));
+        assert!(!f17.contains(&"--max-concurrency") && !f17.contains(&"--message-converter"));
+        assert!(!f17.contains(&"--decode-concurrency"));
+        let v18 = t.render(&p, &mlx(1, 8, 0)).argv();
+        let f18 = flags(&v18);
+        assert!(f18.contains(&"--decode-concurrency") && f18.contains(&"--prompt-concurrency"));
+        assert!(!f18.contains(&"--max-concurrency"));
+        let i = v18
+            .iter()
+            .position(|a| a == "--served-model-name")
+            .expect("name");
+        assert_eq!(v18[i + 1], "p");
+        // Another program gets the template as written.
+        let all = t.render(&p, &other()).argv();
+        for flag in [
+            "--max-concurrency",
+            "--decode-concurrency",
+            "--message-converter",
+        ] {
+            assert!(flags(&all).contains(&flag), "{flag}");
+        }
+    }
+
+    #[test]
+    fn settings_a_release_cannot_take_are_warnings_naming_field_and_version() {
+        let t = Template::new(&LauncherSettings::default()).expect("template");
+        let plain = profile(|_| {});
+        assert_eq!(t.warnings(&plain, &mlx(1, 8, 1)), Vec::<String>::new());
+        assert_eq!(t.warnings(&plain, &other()), Vec::<String>::new());
+        let p = profile(|p| {
+            p.max_concurrency = Some(4);
+            p.decode_concurrency = Some(16);
+        });
+        let w18 = t.warnings(&p, &mlx(1, 8, 1)).join("\n");
+        assert!(
+            w18.contains("max_concurrency is set but not passed"),
+            "{w18}"
+        );
+        assert!(
+            w18.contains("mlx-openai-server 1.8.1 has no --max-concurrency (removed in 1.7)"),
+            "{w18}"
+        );
+        assert!(!w18.contains("decode_concurrency is set"), "{w18}");
+        let w16 = t.warnings(&p, &mlx(1, 6, 3)).join("\n");
+        assert!(w16.contains("--decode-concurrency (added in 1.8)"), "{w16}");
+        assert!(w16.contains("no --served-model-name"), "{w16}");
+        assert!(!w16.contains("max_concurrency is set"), "{w16}");
+        let newer = t.warnings(&plain, &mlx(1, 9, 0)).join("\n");
+        assert!(newer.contains("newer than 1.8.1"), "{newer}");
+        let older = t.warnings(&plain, &mlx(1, 4, 2)).join("\n");
+        assert!(older.contains("older than 1.5.0"), "{older}");
+    }
+
+    #[test]
+    fn a_setting_the_template_does_not_use_is_a_warning() {
+        let settings = LauncherSettings {
+            program: "mlx_lm.server".into(),
+            args: vec!["--model".into(), "{model_path}".into()],
+            ..LauncherSettings::default()
+        };
+        let t = Template::new(&settings).expect("template");
+        let p = profile(|p| {
+            p.system_prompt = Some("be brief".into());
+            p.trust_remote_code = Some(true);
+        });
+        let w = t.warnings(&p, &other());
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(
+            w[0].contains("trust_remote_code is set but not passed"),
+            "{w:?}"
+        );
+        assert!(w[1].contains("has no {system_prompt}"), "{w:?}");
+    }
+
+    #[test]
+    fn an_argument_embedding_a_refused_field_is_dropped() {
+        let settings = LauncherSettings {
+            args: vec!["--max-concurrency={max_concurrency}".into(), "--x".into()],
+            ..LauncherSettings::default()
+        };
+        let t = Template::new(&settings).expect("template");
+        let argv = t.render(&profile(|_| {}), &mlx(1, 8, 1)).argv();
+        assert_eq!(argv, ["mlx-openai-server", "--x"]);
+    }
+
+    #[test]
+    fn every_placeholder_has_a_distinct_name_that_parses_back() {
+        for p in Placeholder::ALL {
+            assert_eq!(Placeholder::parse(p.name()), Some(*p));
+        }
+        let mut names: Vec<&str> = Placeholder::ALL.iter().map(|p| p.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Placeholder::ALL.len());
     }
 }

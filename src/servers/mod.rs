@@ -6,6 +6,7 @@ pub mod health;
 pub mod instances;
 pub mod logs;
 pub mod process;
+pub mod program;
 mod supervisor;
 
 pub use supervisor::{RunState, ServerError, ServerStatus, ServerSummary, Started, Supervisor};

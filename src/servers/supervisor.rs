@@ -25,6 +25,7 @@ use super::{
     instances::{self, Instance},
     logs,
     process::{self, Sampler},
+    program::{ProgramProbe, ServerProgram, VERSION_TIMEOUT},
 };
 use crate::{config::LauncherSettings, profiles::Profile};
 
@@ -124,6 +125,8 @@ pub struct Started {
     pub pid: u32,
     /// Its port.
     pub port: u16,
+    /// Profile settings the command could not carry (see [`Template::warnings`]).
+    pub warnings: Vec<String>,
 }
 
 /// A running server, as listed.
@@ -186,6 +189,7 @@ impl Waiter {
 /// Starts, stops and watches model servers.
 pub struct Supervisor {
     template: Template,
+    probe: ProgramProbe,
     settings: LauncherSettings,
     data_dir: PathBuf,
     db: Db,
@@ -208,6 +212,7 @@ impl Supervisor {
     ) -> Arc<Self> {
         Arc::new(Self {
             template,
+            probe: ProgramProbe::new(),
             settings,
             data_dir,
             db,
@@ -221,9 +226,26 @@ impl Supervisor {
         })
     }
 
+    /// What the configured model-server program is (learned once per program
+    /// file; see [`ProgramProbe`]).
+    pub async fn program(&self) -> ServerProgram {
+        self.probe
+            .detect(
+                self.template.program(),
+                self.template.env(),
+                VERSION_TIMEOUT,
+            )
+            .await
+    }
+
+    /// The settings of `profile` that the command for `program` cannot carry.
+    pub fn warnings(&self, profile: &Profile, program: &ServerProgram) -> Vec<String> {
+        self.template.warnings(profile, program)
+    }
+
     /// The command a profile's server runs (also used for login services).
-    pub fn command(&self, profile: &Profile) -> ServerCommand {
-        self.template.render(profile)
+    pub async fn command(&self, profile: &Profile) -> ServerCommand {
+        self.template.render(profile, &self.program().await)
     }
 
     /// The working directory servers run in.
@@ -249,7 +271,12 @@ impl Supervisor {
     /// Start the profile's server and wait until it is healthy. Fails when it
     /// exits within the grace period or is not healthy within the start timeout.
     pub async fn start(self: &Arc<Self>, profile: &Profile) -> Result<Started, ServerError> {
-        let managed = self.spawn(profile)?;
+        let program = self.program().await;
+        let warnings = self.template.warnings(profile, &program);
+        for warning in &warnings {
+            tracing::warn!(profile = %profile.id, "{warning}");
+        }
+        let managed = self.spawn(profile, &program)?;
         // The wait runs in its own task: a caller that gives up (a client that hangs
         // up while a model loads) does not leave the server "starting" forever or a
         // never-healthy one running.
@@ -275,15 +302,20 @@ impl Supervisor {
         result.map(|()| Started {
             pid: managed.pid,
             port: managed.port,
+            warnings,
         })
     }
 
-    fn spawn(self: &Arc<Self>, profile: &Profile) -> Result<Arc<Managed>, ServerError> {
+    fn spawn(
+        self: &Arc<Self>,
+        profile: &Profile,
+        program: &ServerProgram,
+    ) -> Result<Arc<Managed>, ServerError> {
         let mut servers = lock(&self.servers);
         if servers.get(&profile.id).is_some_and(|m| m.is_active()) {
             return Err(ServerError::AlreadyRunning);
         }
-        let cmd = self.template.render(profile);
+        let cmd = self.template.render(profile, program);
         let log_path = self.log_path(&profile.id);
         let (stdout, stderr) = logs::prepare(&log_path).map_err(ServerError::Log)?;
         let child = tokio::process::Command::new(&cmd.program)

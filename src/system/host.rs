@@ -80,12 +80,6 @@ fn macos_sysctl(name: &str) -> Option<String> {
     (out.status.success() && !text.is_empty()).then_some(text)
 }
 
-/// The first line `program --version` prints, or `None` when it is missing, fails
-/// or takes longer than `timeout`.
-pub async fn program_version(program: &Path, timeout: Duration) -> Option<String> {
-    first_line(program, &["--version"], timeout).await
-}
-
 /// MLX's version, from the `python3` on `PATH`, on macOS only.
 pub async fn mlx_version(timeout: Duration) -> Option<String> {
     if !cfg!(target_os = "macos") {
@@ -136,17 +130,5 @@ mod tests {
         assert_eq!(gib(1024 * 1024 * 1024), 1.0);
         assert_eq!(gib(1536 * 1024 * 1024), 1.5);
         assert_eq!(gib(0), 0.0);
-    }
-
-    #[tokio::test]
-    async fn a_missing_program_has_no_version() {
-        let v = program_version(Path::new("/nonexistent/program"), Duration::from_secs(1)).await;
-        assert_eq!(v, None);
-    }
-
-    #[tokio::test]
-    async fn a_program_version_is_its_first_line() {
-        let v = program_version(Path::new("cargo"), Duration::from_secs(10)).await;
-        assert!(v.is_some_and(|v| v.starts_with("cargo ")));
     }
 }

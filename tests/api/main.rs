@@ -11,6 +11,8 @@ mod foundation;
 mod helpers;
 mod models;
 mod profiles;
+mod real_servers;
+mod server_program;
 mod servers;
 mod system;
 mod users;

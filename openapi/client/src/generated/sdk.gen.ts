@@ -247,7 +247,10 @@ export const getSystemMemory = <ThrowOnError extends boolean = false>(options?: 
  * Host information
  *
  * Action: `system.read`. OS, chip, memory, and the versions of this manager,
- * MLX and the configured model-server program (each probe times out after 5 s).
+ * MLX (the probe times out after 5 s) and the configured model-server
+ * program: `mlx-openai-server X.Y.Z` when that is what `--version` says,
+ * else that output's first line. The program's version is learned once per
+ * program file (path and modification time) and shapes its command.
  */
 export const getSystemInfo = <ThrowOnError extends boolean = false>(options?: Options<GetSystemInfoData, ThrowOnError>) => (options?.client ?? client).get<GetSystemInfoResponses, GetSystemInfoErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],

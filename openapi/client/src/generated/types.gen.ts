@@ -354,9 +354,9 @@ export type ModelSearchResult = {
 };
 
 /**
- * What kind of model a server loads.
+ * What kind of model a server loads: mlx-openai-server's `--model-type`.
  */
-export type ModelType = 'lm' | 'multimodal';
+export type ModelType = 'lm' | 'multimodal' | 'embeddings' | 'whisper' | 'image-generation' | 'image-edit';
 
 /**
  * NextPort
@@ -445,7 +445,7 @@ export type Profile = {
      */
     model_path: string;
     /**
-     * `lm` or `multimodal`.
+     * The kind of model: mlx-openai-server's `--model-type`.
      */
     model_type: ModelType & unknown;
     /**
@@ -461,9 +461,20 @@ export type Profile = {
      */
     context_length?: number;
     /**
-     * Requests served at once.
+     * Requests served at once; passed as `--max-concurrency` to
+     * mlx-openai-server before 1.7 (later releases batch instead).
      */
     max_concurrency: number;
+    /**
+     * Requests decoded together (`--decode-concurrency`, mlx-openai-server 1.8
+     * and later); unset: the server's default.
+     */
+    decode_concurrency?: number;
+    /**
+     * Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
+     * 1.8 and later); unset: the server's default.
+     */
+    prompt_concurrency?: number;
     /**
      * Seconds a request may wait in the queue.
      */
@@ -521,6 +532,13 @@ export type Profile = {
      */
     service_installed: boolean;
     /**
+     * Settings of this profile that the model-server command cannot carry,
+     * as sentences: set but not used by the `[servers] args` template, or not
+     * accepted by the installed mlx-openai-server version (detected from
+     * `<program> --version`). Empty when every setting reaches the server.
+     */
+    warnings: Array<string>;
+    /**
      * Creation time.
      */
     created_at: string;
@@ -565,9 +583,17 @@ export type ProfileCreate = {
      */
     context_length?: number;
     /**
-     * Default 1.
+     * Default 1 (1..=1024).
      */
     max_concurrency?: number;
+    /**
+     * 1..=1024; unset: the server's default (mlx-openai-server 1.8: 32).
+     */
+    decode_concurrency?: number;
+    /**
+     * 1..=1024; unset: the server's default (mlx-openai-server 1.8: 8).
+     */
+    prompt_concurrency?: number;
     /**
      * Default 300 (seconds).
      */
@@ -660,6 +686,14 @@ export type ProfileUpdate = {
      * New value.
      */
     max_concurrency?: number;
+    /**
+     * New value, or `null` to clear it.
+     */
+    decode_concurrency?: number | null;
+    /**
+     * New value, or `null` to clear it.
+     */
+    prompt_concurrency?: number | null;
     /**
      * New value.
      */
@@ -789,6 +823,11 @@ export type ServerStarted = {
      * Port.
      */
     port: number;
+    /**
+     * Profile settings the command could not carry (the same sentences as the
+     * profile's `warnings`); the server runs without them.
+     */
+    warnings: Array<string>;
 };
 
 /**
@@ -923,7 +962,8 @@ export type SystemInfo = {
      */
     mlx_version?: string;
     /**
-     * First line of `<[servers] program> --version`, when the program is found.
+     * `mlx-openai-server X.Y.Z`, or the first line of another program's
+     * `--version`, when the program is found.
      */
     server_version?: string;
 };
