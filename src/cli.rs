@@ -1,13 +1,11 @@
-//! The command line: `serve` (default), `openapi`, `config check`, and offline
-//! administration of users (`user create | reset-password | list`).
+//! The command line: `serve` (default), `openapi`, `config check`, `service`,
+//! and the commands plugins contribute (the auth plugin's `user ...`). A
+//! plugin command runs after the same bootstrap as the server (store, every
+//! migration, every plugin), then the plugins shut down (the audit log flushes).
 
-use std::{
-    io::{self, BufRead, IsTerminal},
-    path::PathBuf,
-    process::ExitCode,
-};
+use std::{path::PathBuf, process::ExitCode};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::{
     config::{self, Config, LogFormat},
@@ -44,12 +42,6 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Administer users while the server is stopped (break-glass).
-    User {
-        /// What to do.
-        #[command(subcommand)]
-        command: UserCommand,
-    },
     /// Run the manager itself as a login service (launchd agent or systemd user
     /// unit) running `mlx-manager serve --config <absolute path>`.
     Service {
@@ -77,33 +69,27 @@ pub enum ConfigCommand {
     Check,
 }
 
-/// `user` sub-commands. Passwords come from a prompt, or from stdin when it is
-/// not a terminal.
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create an approved user.
-    Create {
-        /// The user's email.
-        #[arg(long)]
-        email: String,
-        /// Make the user an administrator.
-        #[arg(long)]
-        admin: bool,
-    },
-    /// Set a user's password (their existing tokens stop working).
-    ResetPassword {
-        /// The user's email.
-        #[arg(long)]
-        email: String,
-    },
-    /// List users.
-    List,
+/// The command line of this build: the core's commands and every plugin's.
+pub fn command<P: PluginSet>() -> clap::Command {
+    P::commands()
+        .into_iter()
+        .fold(Cli::command(), |cmd, (_, sub)| cmd.subcommand(sub))
 }
 
 /// Parse the command line and run it.
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
-    match execute(cli).await {
+    let matches = command::<DefaultPlugins>().get_matches();
+    let result = match matches.subcommand() {
+        Some((name, sub)) if is_plugin_command::<DefaultPlugins>(name) => {
+            let config = matches.get_one::<PathBuf>("config").cloned();
+            run_plugin_command::<DefaultPlugins>(config, name, sub).await
+        }
+        _ => match Cli::from_arg_matches(&matches) {
+            Ok(cli) => execute(cli).await,
+            Err(e) => e.exit(),
+        },
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -141,10 +127,6 @@ async fn execute(cli: Cli) -> Result<(), String> {
             print!("{}", effective_config(&config)?);
             Ok(())
         }
-        Command::User { command } => {
-            let config = load()?;
-            crate::admin::run(&config, command).await
-        }
         Command::Service { command } => {
             let config = load()?;
             let path = cli
@@ -153,6 +135,29 @@ async fn execute(cli: Cli) -> Result<(), String> {
                 .unwrap_or_else(|| PathBuf::from("config.toml"));
             manager_service(&config, &path, command).await
         }
+    }
+}
+
+fn is_plugin_command<P: PluginSet>(name: &str) -> bool {
+    P::commands().iter().any(|(_, c)| c.get_name() == name)
+}
+
+/// Bootstrap offline (store, migrations, every plugin), run the plugin's command,
+/// then shut the plugins down.
+pub async fn run_plugin_command<P: PluginSet>(
+    config: Option<PathBuf>,
+    name: &str,
+    matches: &clap::ArgMatches,
+) -> Result<(), String> {
+    let config = Config::load(config.as_deref()).map_err(|e| e.to_string())?;
+    let boot = startup::bootstrap::<P>(&config, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = P::run_command(&boot.plugins, name, matches).await;
+    P::shutdown(&boot.plugins).await;
+    match result {
+        Some(result) => result.map_err(|e| e.to_string()),
+        None => Err(format!("no plugin has the command `{name}`")),
     }
 }
 
@@ -200,41 +205,31 @@ async fn manager_service(
     Ok(())
 }
 
-/// The effective configuration as TOML, plugins included, secrets redacted.
+/// The effective configuration as TOML, plugins and the whole permissions
+/// table included, secrets redacted.
 pub fn effective_config(config: &Config) -> Result<String, String> {
     config
         .check_plugin_names(&DefaultPlugins::names())
         .map_err(|e| e.to_string())?;
     let mut value = toml::Value::try_from(&config.settings).map_err(|e| e.to_string())?;
     let plugins = DefaultPlugins::effective_config(config).map_err(|e| e.to_string())?;
+    let permissions =
+        startup::permissions::<DefaultPlugins>(&config.settings).map_err(|e| e.to_string())?;
     if let toml::Value::Table(root) = &mut value {
         let table = plugins
             .into_iter()
             .map(|(name, v)| (name.to_owned(), v))
             .collect();
         root.insert("plugins".into(), toml::Value::Table(table));
+        let roles = permissions
+            .effective()
+            .into_iter()
+            .map(|(action, role)| (action.to_owned(), toml::Value::String(role.to_string())))
+            .collect();
+        root.insert("permissions".into(), toml::Value::Table(roles));
     }
     config::redact(&mut value);
     toml::to_string_pretty(&value).map_err(|e| e.to_string())
-}
-
-/// Read a password: from a hidden prompt on a terminal, else the first line of stdin.
-pub fn read_password(prompt: &str) -> Result<String, String> {
-    if io::stdin().is_terminal() {
-        let first = rpassword::prompt_password(prompt).map_err(|e| e.to_string())?;
-        let again = rpassword::prompt_password("Repeat: ").map_err(|e| e.to_string())?;
-        if first != again {
-            return Err("the passwords differ".into());
-        }
-        Ok(first)
-    } else {
-        let mut line = String::new();
-        io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
-    }
 }
 
 fn init_tracing(format: LogFormat) {

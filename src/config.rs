@@ -316,8 +316,58 @@ pub struct Settings {
     pub hub: HubSettings,
     /// `[system]`: host information.
     pub system: SystemSettings,
+    /// `[permissions]`: the least role allowed per action (declared by the core
+    /// and the plugins); actions left out keep their defaults.
+    pub permissions: PermissionTable,
     /// `[plugins.<name>]`: one section per plugin.
     pub plugins: BTreeMap<String, figment::value::Value>,
+}
+
+/// `[permissions]`: action name to role name. Written `"servers.control" =
+/// "operator"`, or nested (`servers.control = "operator"` without quotes makes a
+/// `servers` table), or from the environment as
+/// `MLX_MANAGER_PERMISSIONS__SERVERS_CONTROL=operator`. Which actions and roles
+/// exist is checked when the table is built (`mlx_manager_sdk::Permissions`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PermissionTable(pub BTreeMap<String, PermissionEntry>);
+
+/// A `[permissions]` value: a role, or a table of further name parts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PermissionEntry {
+    /// A role's name.
+    Role(String),
+    /// More parts of a dotted action name.
+    Nested(BTreeMap<String, PermissionEntry>),
+}
+
+impl PermissionTable {
+    /// Every entry as `action name -> role name`, nested tables joined with dots.
+    pub fn flatten(&self) -> BTreeMap<String, String> {
+        fn walk(
+            prefix: &str,
+            map: &BTreeMap<String, PermissionEntry>,
+            out: &mut BTreeMap<String, String>,
+        ) {
+            for (key, entry) in map {
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                match entry {
+                    PermissionEntry::Role(role) => {
+                        out.insert(name, role.clone());
+                    }
+                    PermissionEntry::Nested(inner) => walk(&name, inner, out),
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk("", &self.0, &mut out);
+        out
+    }
 }
 
 /// Loaded configuration: the core's typed settings and the layered sources, from

@@ -71,6 +71,8 @@ pub async fn error_to_json(err: poem::Error) -> Response {
     if err.is_from_response() {
         return err.into_response();
     }
+    // The operation the error came from, for the request hooks' route.
+    let operation = err.data::<poem_openapi::OperationId>().copied();
     let status = err.status();
     let (code, detail) = match status {
         StatusCode::UNAUTHORIZED => ("not_authenticated", "Not authenticated".to_owned()),
@@ -84,7 +86,11 @@ pub async fn error_to_json(err: poem::Error) -> Response {
         }
         _ => ("bad_request", err.to_string()),
     };
-    json_error(status, code, detail)
+    let mut resp = json_error(status, code, detail);
+    if let Some(operation) = operation {
+        resp.set_data(operation);
+    }
+    resp
 }
 
 /// A JSON error response with the given status, code and sentence.

@@ -18,7 +18,7 @@
 //!   contract they implement is `mlx_manager_sdk`.
 //! - [`http`]: body limit, JSON errors for the framework's own failures, request logs.
 
-pub mod admin;
+pub mod actions;
 pub mod api;
 pub mod cli;
 pub mod config;

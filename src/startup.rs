@@ -1,27 +1,33 @@
-//! `Application::build(config)`: creates the data directory, opens and migrates the
-//! store, initialises the plugins, composes the routes and binds the listener.
+//! `Application::build(config)`: one bootstrap (data directory, store, every
+//! migration, the permissions table, the plugins) shared with the offline CLI,
+//! then the core's services, the routes with the plugins' request hooks, and the
+//! bound listener.
 
 use std::{
+    collections::HashMap,
     future::Future,
     io,
     os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use mlx_manager_sdk::PluginContext;
+use mlx_manager_sdk::{
+    AuthenticatorHandle, Db, EventBus, Permissions, PluginContext, PrincipalSlot, RequestRecord,
+};
 use poem::{
-    EndpointExt, Route, Server,
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
     endpoint::make_sync,
     listener::TcpAcceptor,
     middleware::{CatchPanic, Cors},
+    web::Html,
 };
-use poem_openapi::{LicenseObject, OpenApiService};
+use poem_openapi::{LicenseObject, OpenApiService, OperationId};
 
 use crate::{
     api::CoreApi,
-    config::Config,
+    config::{Config, ConfigError, Settings},
     http::{BodyLimit, error_to_json, log_request},
     plugins::{DefaultPlugins, PluginSet, PluginSetError},
     state::AppState,
@@ -71,7 +77,169 @@ pub fn api_service<P: PluginSet>() -> OpenApiService<(CoreApi, P::Api), ()> {
 
 /// The OpenAPI document (JSON) of this build, as committed in `openapi/openapi.json`.
 pub fn openapi_json() -> String {
-    api_service::<DefaultPlugins>().spec()
+    openapi_document::<DefaultPlugins>()
+}
+
+/// The document of the core with plugins `P`: poem-openapi's, with every
+/// protected operation's action as `x-action` and its default least role added
+/// to its description. An operation's action is the one its description names
+/// ("Action: `servers.control`"); the role-matrix test checks that the handler
+/// enforces that same action.
+pub fn openapi_document<P: PluginSet>() -> String {
+    let spec = api_service::<P>().spec();
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&spec) else {
+        return spec;
+    };
+    let defaults: HashMap<&str, &str> = declared_actions::<P>()
+        .iter()
+        .map(|d| (d.action.as_str(), d.default_role.as_str()))
+        .collect();
+    annotate_actions(&mut doc, &defaults);
+    serde_json::to_string_pretty(&doc).unwrap_or(spec)
+}
+
+fn annotate_actions(doc: &mut serde_json::Value, defaults: &HashMap<&str, &str>) {
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(|p| p.as_object_mut()) {
+        for op in operation.values_mut().filter_map(|o| o.as_object_mut()) {
+            let description = op.get("description").and_then(|d| d.as_str()).unwrap_or("");
+            let Some(action) = description
+                .split("Action: `")
+                .nth(1)
+                .and_then(|rest| rest.split('`').next())
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let role = defaults.get(action.as_str()).copied().unwrap_or("admin");
+            let text = format!("{description}\n\nLeast role by default: `{role}`.");
+            op.insert("description".into(), text.into());
+            op.insert("x-action".into(), action.into());
+        }
+    }
+}
+
+/// Every action of the core and of the plugins `P`.
+pub fn declared_actions<P: PluginSet>() -> Vec<mlx_manager_sdk::ActionDecl> {
+    let mut declared = crate::actions::DECLARED.to_vec();
+    declared.extend(P::actions());
+    declared
+}
+
+/// The permissions table: the declared actions' defaults, then `[permissions]`.
+pub fn permissions<P: PluginSet>(settings: &Settings) -> Result<Permissions, ConfigError> {
+    Permissions::build(&declared_actions::<P>(), &settings.permissions.flatten())
+        .map_err(|e| ConfigError::Invalid(e.to_string()))
+}
+
+/// What the one bootstrap path makes, for the server and the offline CLI alike.
+pub struct Bootstrap<P: PluginSet> {
+    /// The effective settings.
+    pub settings: Arc<Settings>,
+    /// The data directory (created, owner-only).
+    pub data_dir: PathBuf,
+    /// The opened, migrated store.
+    pub db: Db,
+    /// The event bus the plugins subscribed to.
+    pub events: EventBus,
+    /// The authenticator a plugin installed (or none).
+    pub authenticator: AuthenticatorHandle,
+    /// Cancelled when shutdown begins (the core's and the plugins' streams end).
+    pub stopping: tokio_util::sync::CancellationToken,
+    /// The initialised plugins.
+    pub plugins: P::Running,
+}
+
+/// Check the config, create the data directory, open the store, apply the
+/// core's and every plugin's migrations, build the permissions table and
+/// initialise the plugins (`offline` for the command line).
+pub async fn bootstrap<P: PluginSet>(
+    config: &Config,
+    offline: bool,
+) -> Result<Bootstrap<P>, StartupError> {
+    config.check_plugin_names(&P::names())?;
+    P::effective_config(config)?;
+    let permissions = Arc::new(permissions::<P>(&config.settings)?);
+    let settings = Arc::new(config.settings.clone());
+    let data_dir = ensure_private_dir(&settings.paths.data_dir())?;
+    let db = store::open(&settings.database, &data_dir).await?;
+    let mut sets = vec![("core", crate::migrations::CORE)];
+    sets.extend(P::migrations());
+    store::migrate(&db, &sets).await?;
+    let events = EventBus::new();
+    let stopping = tokio_util::sync::CancellationToken::new();
+    let mut ctx = PluginContext::new(
+        db.clone(),
+        data_dir.clone(),
+        permissions,
+        events.clone(),
+        offline,
+        stopping.clone(),
+    );
+    let plugins = P::init(config, &mut ctx).await?;
+    Ok(Bootstrap {
+        settings,
+        data_dir,
+        db,
+        events,
+        authenticator: ctx.authenticator(),
+        stopping,
+        plugins,
+    })
+}
+
+/// Operation id to route template, from the document.
+fn route_templates(doc: &str) -> HashMap<String, String> {
+    let mut routes = HashMap::new();
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(doc) else {
+        return routes;
+    };
+    let paths = doc.get("paths").and_then(|p| p.as_object());
+    for (path, item) in paths.into_iter().flatten() {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            if let Some(id) = op.get("operationId").and_then(|i| i.as_str()) {
+                routes.insert(id.to_owned(), path.clone());
+            }
+        }
+    }
+    routes
+}
+
+/// Run every plugin's request hook after the request: with the route template,
+/// the status and the caller the security checker accepted (from its slot, so
+/// nothing is authenticated twice).
+async fn observe<P: PluginSet, E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    plugins: Arc<P::Running>,
+    routes: Arc<HashMap<String, String>>,
+) -> poem::Result<Response> {
+    let slot = PrincipalSlot::default();
+    req.set_data(slot.clone());
+    let method = req.method().clone();
+    let address = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string());
+    let start = Instant::now();
+    let resp = ep.call(req).await.map(IntoResponse::into_response)?;
+    let operation_id = resp.data::<OperationId>().map(|o| o.0);
+    let principal = slot.get();
+    let record = RequestRecord {
+        method: &method,
+        route: operation_id
+            .and_then(|id| routes.get(id))
+            .map(String::as_str),
+        operation_id,
+        status: resp.status().as_u16(),
+        principal: principal.as_ref(),
+        address: address.as_deref(),
+        elapsed: start.elapsed(),
+    };
+    P::on_request(&plugins, &record).await;
+    Ok(resp)
 }
 
 /// A built application: the store is open, plugins are initialised, and the
@@ -81,7 +249,7 @@ pub struct Application<P: PluginSet = DefaultPlugins> {
     port: u16,
     app: poem::endpoint::BoxEndpoint<'static>,
     state: Arc<AppState>,
-    plugins: P::Running,
+    plugins: Arc<P::Running>,
 }
 
 impl Application<DefaultPlugins> {
@@ -95,21 +263,25 @@ impl<P: PluginSet> Application<P> {
     /// Build the application with the plugin set `P` (tests use `()` for a server
     /// without an authenticator).
     pub async fn build_with(config: Config) -> Result<Self, StartupError> {
-        config.check_plugin_names(&P::names())?;
-        P::effective_config(&config)?;
-        let settings = Arc::new(config.settings.clone());
-        let data_dir = ensure_private_dir(&settings.paths.data_dir())?;
-        let db = store::open(&settings.database, &data_dir).await?;
-        let mut sets = vec![("core", crate::migrations::CORE)];
-        sets.extend(P::migrations());
-        store::migrate(&db, &sets).await?;
-
-        let mut ctx = PluginContext::new(db.clone(), data_dir.clone());
-        let plugins = P::init(&config, &mut ctx).await?;
-        let state = AppState::start(settings.clone(), db, data_dir).await?;
+        let boot = bootstrap::<P>(&config, false).await?;
+        let settings = boot.settings.clone();
+        let plugins = Arc::new(boot.plugins);
+        let state = AppState::start(
+            settings.clone(),
+            boot.db,
+            boot.data_dir,
+            boot.events,
+            boot.stopping,
+        )
+        .await?;
 
         let api = api_service::<P>();
-        let spec = api.spec();
+        let spec = openapi_document::<P>();
+        // Swagger UI shows the same document as /openapi.json (poem-openapi's page
+        // embeds its own; the password flow needs no OAuth2 redirect page).
+        let swagger = Html(api.swagger_ui_html().replacen(&api.spec(), &spec, 1));
+        let templates = Arc::new(route_templates(&spec));
+        let page = move |_| swagger.clone();
         let routes = Route::new()
             .at(
                 "/openapi.json",
@@ -119,18 +291,21 @@ impl<P: PluginSet> Application<P> {
                         .body(spec.clone())
                 }),
             )
-            .nest("/docs", api.swagger_ui())
+            .at("/docs", make_sync(page.clone()))
+            .at("/docs/", make_sync(page))
             .nest("/", api)
             .data(state.clone())
-            .data(ctx.authenticator())
+            .data(boot.authenticator)
             .boxed();
         let cors =
             Cors::new().allow_origins(settings.server.cors_origins.iter().map(String::as_str));
+        let hooked = plugins.clone();
         let app = P::attach(&plugins, routes)
             .with(BodyLimit(settings.server.body_limit_bytes))
             .with(CatchPanic::new())
             .with_if(!settings.server.cors_origins.is_empty(), cors)
             .catch_all_error(error_to_json)
+            .around(move |ep, req| observe::<P, _>(ep, req, hooked.clone(), templates.clone()))
             .around(log_request)
             .boxed();
 

@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use mlx_manager_sdk::Db;
+use mlx_manager_sdk::{Db, EventBus};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -36,6 +36,8 @@ pub struct AppState {
     pub hub: Arc<HubClient>,
     /// Model downloads (resumed at start, interrupted at stop).
     pub downloads: Arc<DownloadManager>,
+    /// Where the core publishes its domain events.
+    pub events: EventBus,
 }
 
 impl AppState {
@@ -44,6 +46,8 @@ impl AppState {
         settings: Arc<Settings>,
         db: Db,
         data_dir: PathBuf,
+        events: EventBus,
+        shutdown: CancellationToken,
     ) -> Result<Arc<Self>, StartupError> {
         let template =
             Template::new(&settings.servers).map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -52,6 +56,7 @@ impl AppState {
             settings.servers.clone(),
             data_dir.clone(),
             db.clone(),
+            events.clone(),
         );
         supervisor.reconcile().await.map_err(StoreError::from)?;
         let services = service_manager(&settings, &data_dir);
@@ -59,7 +64,8 @@ impl AppState {
         let hub = Arc::new(hub);
         let cache = HubCache::new(settings.paths.hf_cache());
         let concurrent = settings.hub.concurrent_files;
-        let downloads = DownloadManager::new(db.clone(), hub.clone(), cache, concurrent);
+        let downloads =
+            DownloadManager::new(db.clone(), hub.clone(), cache, concurrent, events.clone());
         let resumed = downloads
             .resume_unfinished()
             .await
@@ -74,9 +80,10 @@ impl AppState {
             settings,
             db,
             data_dir,
-            shutdown: CancellationToken::new(),
+            shutdown,
             hub,
             downloads,
+            events,
         }))
     }
 

@@ -7,7 +7,26 @@ pub mod profiles;
 pub mod servers;
 pub mod system;
 
+use mlx_manager_sdk::{Actor, Event, EventAction, Principal, Target};
 use poem_openapi::Tags;
+
+use crate::state::AppState;
+
+/// Publish that `principal` did `action` to `target` (after it succeeded).
+pub(crate) async fn publish(
+    state: &AppState,
+    principal: &Principal,
+    action: EventAction,
+    target: Target,
+) {
+    let event = Event::new(Actor::of(principal), action, target);
+    state.events.publish(event).await;
+}
+
+/// An event target for a profile (or its server, or its login service).
+pub(crate) fn profile_target(kind: &'static str, id: &str, name: &str) -> Target {
+    Target::new(kind, Some(id.to_owned()), Some(name.to_owned()))
+}
 
 /// The tags that group operations in the document.
 #[derive(Tags)]

@@ -6,7 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use futures_util::{StreamExt, stream::BoxStream};
-use mlx_manager_sdk::{Action, ApiError, Auth, JsonBody, StreamAuth};
+use mlx_manager_sdk::{ApiError, Auth, JsonBody, StreamAuth, Target};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
@@ -15,8 +15,9 @@ use poem_openapi::{
 };
 use serde::Deserialize;
 
-use super::ApiTags;
+use super::{ApiTags, publish};
 use crate::{
+    actions,
     models::{
         self, Characteristics, DownloadStatus, LocalModel, ModelId, ModelsError, TaskView, library,
         search::{self, Search, SearchHit},
@@ -296,7 +297,7 @@ impl ModelsApi {
         /// At most this many results (1 to 100, default 20).
         limit: Query<Option<u32>>,
     ) -> Result<Json<Vec<ModelSearchResult>>, ApiError> {
-        auth.require(Action::ModelsRead)?;
+        auth.require(actions::MODELS_READ)?;
         let request = Search::new(query.0.as_deref(), max_size_gb.0, limit.0)?;
         let author = state.settings.hub.organization.as_deref();
         let hits = search::search(&state.hub, state.downloads.cache(), author, &request).await?;
@@ -319,7 +320,7 @@ impl ModelsApi {
         auth: Auth,
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<Vec<LocalModelInfo>>, ApiError> {
-        auth.require(Action::ModelsRead)?;
+        auth.require(actions::MODELS_READ)?;
         let models = library::list(state.downloads.cache()).await?;
         Ok(Json(models.into_iter().map(Into::into).collect()))
     }
@@ -345,9 +346,15 @@ impl ModelsApi {
         state: Data<&Arc<AppState>>,
         body: JsonBody<DownloadRequest>,
     ) -> Result<DownloadAccepted, ApiError> {
-        auth.require(Action::ModelsDownload)?;
+        let who = auth.require(actions::MODELS_DOWNLOAD)?;
         let id = model_id(&body.0.model_id)?;
         let task = state.downloads.start(id).await?;
+        let target = Target::new(
+            "download",
+            Some(task.task_id.clone()),
+            Some(task.model_id.clone()),
+        );
+        publish(&state, who, actions::DOWNLOAD_START, target).await;
         Ok(DownloadAccepted::Accepted(Json(DownloadStarted {
             task_id: task.task_id,
             model_id: task.model_id,
@@ -367,7 +374,7 @@ impl ModelsApi {
         auth: Auth,
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<Vec<DownloadTask>>, ApiError> {
-        auth.require(Action::ModelsRead)?;
+        auth.require(actions::MODELS_READ)?;
         let tasks = state.downloads.active().await;
         Ok(Json(tasks.into_iter().map(Into::into).collect()))
     }
@@ -388,7 +395,7 @@ impl ModelsApi {
         /// The task id from `startModelDownload`.
         task_id: Path<String>,
     ) -> Result<Json<DownloadTask>, ApiError> {
-        auth.require(Action::ModelsRead)?;
+        auth.require(actions::MODELS_READ)?;
         Ok(Json(state.downloads.get(&task_id.0).await?.into()))
     }
 
@@ -411,7 +418,7 @@ impl ModelsApi {
         /// The task id from `startModelDownload`.
         task_id: Path<String>,
     ) -> Result<EventStream<BoxStream<'static, DownloadTask>>, ApiError> {
-        auth.require(Action::ModelsRead)?;
+        auth.require(actions::MODELS_READ)?;
         let updates = state
             .downloads
             .updates(&task_id.0, state.shutdown.clone())
@@ -438,8 +445,10 @@ impl ModelsApi {
         /// The task id from `startModelDownload`.
         task_id: Path<String>,
     ) -> Result<Cancelled, ApiError> {
-        auth.require(Action::ModelsDownload)?;
+        let who = auth.require(actions::MODELS_DOWNLOAD)?;
         state.downloads.cancel(&task_id.0).await?;
+        let target = Target::new("download", Some(task_id.0.clone()), None);
+        publish(&state, who, actions::DOWNLOAD_CANCEL, target).await;
         Ok(Cancelled::NoContent)
     }
 
@@ -462,9 +471,11 @@ impl ModelsApi {
         /// `org/name`.
         model_id: Path<String>,
     ) -> Result<Json<ModelDeleted>, ApiError> {
-        auth.require(Action::ModelsDelete)?;
+        let who = auth.require(actions::MODELS_DELETE)?;
         let id = self::model_id(&model_id.0)?;
         models::delete_model(&state.downloads, state.supervisor.as_ref(), &id).await?;
+        let target = Target::new("model", None, Some(id.to_string()));
+        publish(&state, who, actions::MODEL_DELETE, target).await;
         Ok(Json(ModelDeleted { deleted: true }))
     }
 
@@ -499,7 +510,7 @@ impl ModelsApi {
         /// `org/name`.
         model_id: Path<String>,
     ) -> Result<Json<ModelCharacteristics>, ApiError> {
-        auth.require(Action::ModelsRead)?;
+        auth.require(actions::MODELS_READ)?;
         let id = self::model_id(&model_id.0)?;
         let c = library::characteristics(state.downloads.cache(), &id).await?;
         Ok(Json(c.into()))

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{Action, ApiError, Auth, JsonBody};
+use mlx_manager_sdk::{ApiError, Auth, JsonBody};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -13,8 +13,9 @@ use poem_openapi::{
 };
 use serde::Deserialize;
 
-use super::ApiTags;
+use super::{ApiTags, profile_target, publish};
 use crate::{
+    actions,
     profiles::{LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfilePatch},
     servers::ServerError,
     state::AppState,
@@ -382,7 +383,7 @@ impl ProfilesApi {
         auth: Auth,
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<Vec<ProfileOut>>, ApiError> {
-        auth.require(Action::ProfilesRead)?;
+        auth.require(actions::PROFILES_READ)?;
         let profiles = state.profiles.list().await?;
         let program = state.supervisor.program().await;
         let out = profiles.into_iter().map(|p| {
@@ -406,7 +407,7 @@ impl ProfilesApi {
         auth: Auth,
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<NextPort>, ApiError> {
-        auth.require(Action::ProfilesRead)?;
+        auth.require(actions::PROFILES_READ)?;
         Ok(Json(NextPort {
             port: state.profiles.next_port().await?,
         }))
@@ -427,7 +428,7 @@ impl ProfilesApi {
         /// The profile's id.
         id: Path<String>,
     ) -> Result<Json<ProfileOut>, ApiError> {
-        auth.require(Action::ProfilesRead)?;
+        auth.require(actions::PROFILES_READ)?;
         let profile = state.profiles.get(&id.0).await?;
         Ok(Json(out(&state, profile).await))
     }
@@ -449,8 +450,10 @@ impl ProfilesApi {
         state: Data<&Arc<AppState>>,
         body: JsonBody<ProfileCreate>,
     ) -> Result<ProfileCreated, ApiError> {
-        auth.require(Action::ProfilesWrite)?;
+        let who = auth.require(actions::PROFILES_WRITE)?;
         let profile = state.profiles.create(body.0.into()).await?;
+        let target = profile_target("profile", &profile.id, &profile.values.name);
+        publish(&state, who, actions::PROFILE_CREATE, target).await;
         Ok(ProfileCreated::Created(Json(out(&state, profile).await)))
     }
 
@@ -473,7 +476,7 @@ impl ProfilesApi {
         id: Path<String>,
         body: JsonBody<ProfileUpdate>,
     ) -> Result<Json<ProfileOut>, ApiError> {
-        auth.require(Action::ProfilesWrite)?;
+        auth.require(actions::PROFILES_WRITE)?;
         let patch: ProfilePatch = body.0.into();
         if let Some(name) = &patch.name {
             let current = state.profiles.get(&id.0).await?;
@@ -485,6 +488,8 @@ impl ProfilesApi {
             }
         }
         let profile = state.profiles.update(&id.0, patch).await?;
+        let target = profile_target("profile", &profile.id, &profile.values.name);
+        publish(&state, auth.principal(), actions::PROFILE_UPDATE, target).await;
         Ok(Json(out(&state, profile).await))
     }
 
@@ -505,7 +510,7 @@ impl ProfilesApi {
         /// The profile's id.
         id: Path<String>,
     ) -> Result<Deleted, ApiError> {
-        auth.require(Action::ProfilesWrite)?;
+        auth.require(actions::PROFILES_WRITE)?;
         let profile = state.profiles.get(&id.0).await?;
         match state.supervisor.stop(&profile.id, false).await {
             Ok(()) | Err(ServerError::NotRunning) => {}
@@ -522,6 +527,8 @@ impl ProfilesApi {
             }
         }
         state.profiles.delete(&profile.id).await?;
+        let target = profile_target("profile", &profile.id, &profile.values.name);
+        publish(&state, auth.principal(), actions::PROFILE_DELETE, target).await;
         Ok(Deleted::NoContent)
     }
 
@@ -543,8 +550,10 @@ impl ProfilesApi {
         /// The copy's name.
         new_name: Query<String>,
     ) -> Result<ProfileCreated, ApiError> {
-        auth.require(Action::ProfilesWrite)?;
+        auth.require(actions::PROFILES_WRITE)?;
         let profile = state.profiles.duplicate(&id.0, &new_name.0).await?;
+        let target = profile_target("profile", &profile.id, &profile.values.name);
+        publish(&state, auth.principal(), actions::PROFILE_CREATE, target).await;
         Ok(ProfileCreated::Created(Json(out(&state, profile).await)))
     }
 }

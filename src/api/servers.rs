@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use futures_util::{StreamExt, stream::BoxStream};
-use mlx_manager_sdk::{Action, ApiError, Auth, StreamAuth};
+use mlx_manager_sdk::{ApiError, Auth, StreamAuth, Target};
 use poem::web::Data;
 use poem_openapi::{
     Enum, Object, OpenApi,
@@ -12,8 +12,9 @@ use poem_openapi::{
 };
 use tokio::sync::mpsc;
 
-use super::ApiTags;
+use super::{ApiTags, profile_target, publish};
 use crate::{
+    actions,
     servers::{RunState, ServerSummary, Started, logs},
     state::AppState,
 };
@@ -213,7 +214,7 @@ impl ServersApi {
         auth: Auth,
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<Vec<ServerInfo>>, ApiError> {
-        auth.require(Action::ServersRead)?;
+        auth.require(actions::SERVERS_READ)?;
         let supervisor = state.supervisor.clone();
         let servers = tokio::task::spawn_blocking(move || supervisor.list())
             .await
@@ -242,9 +243,12 @@ impl ServersApi {
         /// The profile.
         profile_id: Path<String>,
     ) -> Result<Json<ServerStarted>, ApiError> {
-        auth.require(Action::ServersControl)?;
+        let who = auth.require(actions::SERVERS_CONTROL)?;
         let profile = state.profiles.get(&profile_id.0).await?;
-        Ok(Json(state.supervisor.start(&profile).await?.into()))
+        let started = state.supervisor.start(&profile).await?;
+        let target = profile_target("server", &profile.id, &profile.values.name);
+        publish(&state, who, actions::SERVER_START, target).await;
+        Ok(Json(started.into()))
     }
 
     /// Stop a server
@@ -267,8 +271,10 @@ impl ServersApi {
         #[oai(default)]
         force: Query<bool>,
     ) -> Result<Json<ServerStopped>, ApiError> {
-        auth.require(Action::ServersControl)?;
+        let who = auth.require(actions::SERVERS_CONTROL)?;
         state.supervisor.stop(&profile_id.0, force.0).await?;
+        let target = Target::new("server", Some(profile_id.0.clone()), None);
+        publish(&state, who, actions::SERVER_STOP, target).await;
         Ok(Json(ServerStopped { stopped: true }))
     }
 
@@ -288,9 +294,12 @@ impl ServersApi {
         /// The profile.
         profile_id: Path<String>,
     ) -> Result<Json<ServerStarted>, ApiError> {
-        auth.require(Action::ServersControl)?;
+        let who = auth.require(actions::SERVERS_CONTROL)?;
         let profile = state.profiles.get(&profile_id.0).await?;
-        Ok(Json(state.supervisor.restart(&profile).await?.into()))
+        let started = state.supervisor.restart(&profile).await?;
+        let target = profile_target("server", &profile.id, &profile.values.name);
+        publish(&state, who, actions::SERVER_RESTART, target).await;
+        Ok(Json(started.into()))
     }
 
     /// Probe a server's health
@@ -310,7 +319,7 @@ impl ServersApi {
         /// The profile.
         profile_id: Path<String>,
     ) -> Result<Json<HealthReport>, ApiError> {
-        auth.require(Action::ServersRead)?;
+        auth.require(actions::SERVERS_READ)?;
         let profile = state.profiles.get(&profile_id.0).await?;
         let report = match state.supervisor.health(&profile.id).await {
             None => HealthReport {
@@ -349,7 +358,7 @@ impl ServersApi {
         /// The profile.
         profile_id: Path<String>,
     ) -> Result<Json<StatusReport>, ApiError> {
-        auth.require(Action::ServersRead)?;
+        auth.require(actions::SERVERS_READ)?;
         let profile = state.profiles.get(&profile_id.0).await?;
         let s = state.supervisor.status(&profile.id);
         Ok(Json(StatusReport {
@@ -386,7 +395,7 @@ impl ServersApi {
         #[oai(default = "default_lines")]
         lines: Query<u32>,
     ) -> Result<EventStream<BoxStream<'static, LogEvent>>, ApiError> {
-        auth.require(Action::ServersRead)?;
+        auth.require(actions::SERVERS_READ)?;
         if lines.0 > 10_000 {
             return Err(ApiError::unprocessable(
                 "invalid_lines",

@@ -2,12 +2,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use mlx_manager_sdk::{Action, ApiError, Auth};
+use mlx_manager_sdk::{ApiError, Auth};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 
-use super::ApiTags;
+use super::{ApiTags, profile_target, publish};
 use crate::{
+    actions,
     state::AppState,
     system::{
         host,
@@ -120,7 +121,7 @@ impl SystemApi {
         auth: Auth,
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<MemoryStatus>, ApiError> {
-        auth.require(Action::SystemRead)?;
+        auth.require(actions::SYSTEM_READ)?;
         let m = tokio::task::spawn_blocking(host::memory)
             .await
             .map_err(ApiError::internal)?;
@@ -151,7 +152,7 @@ impl SystemApi {
         auth: Auth,
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<SystemInfo>, ApiError> {
-        auth.require(Action::SystemRead)?;
+        auth.require(actions::SYSTEM_READ)?;
         let facts =
             tokio::task::spawn_blocking(|| (host::os_version(), host::chip(), host::memory()));
         let (os_version, chip, memory) = facts.await.map_err(ApiError::internal)?;
@@ -195,7 +196,7 @@ impl SystemApi {
         /// The profile.
         profile_id: Path<String>,
     ) -> Result<Json<ServiceInstalled>, ApiError> {
-        auth.require(Action::SystemService)?;
+        auth.require(actions::SYSTEM_SERVICE)?;
         let profile = state.profiles.get(&profile_id.0).await?;
         let label = service::label(&profile.values.name);
         // A label follows the name, so two names can meet: never take over another
@@ -216,6 +217,8 @@ impl SystemApi {
             .profiles
             .set_service_installed(&profile.id, true)
             .await?;
+        let target = profile_target("service", &profile.id, &spec.label);
+        publish(&state, auth.principal(), actions::SERVICE_INSTALL, target).await;
         Ok(Json(ServiceInstalled {
             path: path.display().to_string(),
             label: spec.label,
@@ -239,7 +242,7 @@ impl SystemApi {
         /// The profile.
         profile_id: Path<String>,
     ) -> Result<ServiceRemoved, ApiError> {
-        auth.require(Action::SystemService)?;
+        auth.require(actions::SYSTEM_SERVICE)?;
         let profile = state.profiles.get(&profile_id.0).await?;
         if !profile.service_installed {
             // Whatever file has this label belongs to someone else.
@@ -256,6 +259,9 @@ impl SystemApi {
                 .await?;
         }
         result?;
+        let label = service::label(&profile.values.name);
+        let target = profile_target("service", &profile.id, &label);
+        publish(&state, auth.principal(), actions::SERVICE_REMOVE, target).await;
         Ok(ServiceRemoved::NoContent)
     }
 
@@ -276,7 +282,7 @@ impl SystemApi {
         /// The profile.
         profile_id: Path<String>,
     ) -> Result<Json<ServiceStatus>, ApiError> {
-        auth.require(Action::SystemRead)?;
+        auth.require(actions::SYSTEM_READ)?;
         let profile = state.profiles.get(&profile_id.0).await?;
         let s = state
             .services

@@ -3,6 +3,9 @@
 //! probes their health, watches for exits, records running instances in the store,
 //! adopts the ones still running after a restart, and stops everything at shutdown.
 
+use mlx_manager_sdk::{Actor, Event, EventBus, Outcome, Target};
+
+use crate::actions::SERVER_CRASH;
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
@@ -196,6 +199,7 @@ pub struct Supervisor {
     http: reqwest::Client,
     servers: Mutex<HashMap<String, Arc<Managed>>>,
     sampler: Mutex<Sampler>,
+    events: EventBus,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -209,6 +213,7 @@ impl Supervisor {
         settings: LauncherSettings,
         data_dir: PathBuf,
         db: Db,
+        events: EventBus,
     ) -> Arc<Self> {
         Arc::new(Self {
             template,
@@ -223,6 +228,7 @@ impl Supervisor {
                 .unwrap_or_default(),
             servers: Mutex::new(HashMap::new()),
             sampler: Mutex::new(Sampler::default()),
+            events,
         })
     }
 
@@ -442,6 +448,17 @@ impl Supervisor {
             let exit = classify(status, m.stop_requested.load(Ordering::SeqCst), &m.log_path);
             if exit.failed {
                 tracing::warn!(profile = %profile_id, pid = m.pid, message = ?exit.message, "server ended unexpectedly");
+                let target = Target::new(
+                    "server",
+                    Some(profile_id.clone()),
+                    Some(m.profile_name.clone()),
+                );
+                let mut event =
+                    Event::new(Actor::system(), SERVER_CRASH, target).outcome(Outcome::Failed);
+                if let Some(message) = &exit.message {
+                    event = event.detail(message.clone());
+                }
+                this.events.publish(event).await;
             } else {
                 tracing::info!(profile = %profile_id, pid = m.pid, "server stopped");
             }

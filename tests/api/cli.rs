@@ -82,7 +82,7 @@ async fn offline_user_administration_works_on_the_store_of_a_stopped_server() {
     assert!(
         listing.contains("root@example.com")
             && listing.contains("approved")
-            && listing.contains("yes"),
+            && listing.contains("admin"),
         "{listing}"
     );
 

@@ -393,6 +393,18 @@ fn the_committed_config_file_documents_every_key_with_its_default() {
         Default::default(),
         "[plugins.auth] states the defaults"
     );
+    let audit: mlx_manager_audit::config::AuditConfig =
+        config.plugin("audit").expect("audit section");
+    assert_eq!(
+        audit,
+        Default::default(),
+        "[plugins.audit] states the defaults"
+    );
+    // Every declared action's default least role is written in [permissions].
+    for decl in mlx_manager::startup::declared_actions::<mlx_manager::plugins::DefaultPlugins>() {
+        let line = format!("# \"{}\" = \"{}\"", decl.action, decl.default_role);
+        assert!(text.contains(&line), "config.toml does not show `{line}`");
+    }
 
     // Every key of the defaults appears in the file, set or commented out.
     let defaults = toml::Value::try_from(Settings::default()).expect("toml");
@@ -401,6 +413,9 @@ fn the_committed_config_file_documents_every_key_with_its_default() {
     let mut keys = Vec::new();
     collect_keys(&defaults, &mut keys);
     collect_keys(&auth, &mut keys);
+    let audit =
+        toml::Value::try_from(mlx_manager_audit::config::AuditConfig::default()).expect("toml");
+    collect_keys(&audit, &mut keys);
     for key in [
         "url",
         "username",

@@ -398,7 +398,7 @@ async fn the_log_of_a_stopped_server_ends_at_once() {
 #[tokio::test]
 async fn a_user_without_servers_control_gets_403() {
     let app = TestApp::spawn_with(|f| {
-        with_fake_servers(f).merge(("plugins.auth.permissions.servers.control", "admin"))
+        with_fake_servers(f).merge(("permissions.servers.control", "admin"))
     })
     .await;
     let admin = app.admin_token().await;
@@ -555,7 +555,13 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let template = Template::new(&settings).expect("template");
-    let supervisor = Supervisor::new(template, settings, dir.path().to_path_buf(), db.clone());
+    let supervisor = Supervisor::new(
+        template,
+        settings,
+        dir.path().to_path_buf(),
+        db.clone(),
+        mlx_manager::sdk::EventBus::new(),
+    );
     supervisor.reconcile().await.expect("reconcile");
 
     let listed: Vec<(String, u32)> = supervisor

@@ -197,9 +197,7 @@ async fn a_missing_systemctl_is_503_with_a_sentence_and_leaves_nothing() {
 
 #[tokio::test]
 async fn login_services_need_their_actions() {
-    let app =
-        TestApp::spawn_with(|f| f.merge(("plugins.auth.permissions.system.service", "admin")))
-            .await;
+    let app = TestApp::spawn_with(|f| f.merge(("permissions.system.service", "admin"))).await;
     let admin = app.admin_token().await;
     let (_, user) = app.approved_user(&admin, "bob@example.com").await;
     let p = app.create_profile(&user, "x", "org/model").await;

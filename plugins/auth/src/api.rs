@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{Action, ApiError, Auth, JsonBody};
-use poem::{Request, web::Data};
+use mlx_manager_sdk::{Actor, ApiError, Auth, JsonBody, Role};
+use poem::{
+    Request,
+    web::{Data, RemoteAddr},
+};
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
     auth::{Bearer, BearerAuthorization},
@@ -16,6 +19,7 @@ use serde::Deserialize;
 
 use crate::{
     AuthPlugin,
+    actions::{AUTH_SELF, USERS_MANAGE},
     service::{IssuedToken, UserUpdate},
     users::{UserRow, UserStatus},
 };
@@ -37,7 +41,9 @@ pub struct User {
     pub id: String,
     /// Normalised (trimmed, lower-case) email.
     pub email: String,
-    /// Administrator.
+    /// The user's role: `viewer` < `user` < `operator` < `admin`.
+    pub role: Role,
+    /// Administrator: exactly `role == "admin"` (kept for older clients).
     pub is_admin: bool,
     /// Account state.
     pub status: UserStatus,
@@ -54,6 +60,7 @@ impl From<UserRow> for User {
         Self {
             id: row.key(),
             status: row.status(),
+            role: row.role(),
             email: row.email,
             is_admin: row.is_admin,
             created_at: row.created_at,
@@ -147,7 +154,10 @@ pub struct PendingCount {
 pub struct UserUpdateRequest {
     /// New email (normalised).
     pub email: Option<String>,
-    /// Grant or remove admin rights.
+    /// New role.
+    pub role: Option<Role>,
+    /// `true`: make admin; `false` on an admin: make user (no change for
+    /// others). Must agree with `role` when both are sent.
     pub is_admin: Option<bool>,
     /// Approve, disable or set back to pending.
     pub status: Option<UserStatus>,
@@ -192,6 +202,11 @@ pub enum Done {
     NoContent,
 }
 
+/// The client's IP address, for the audit log.
+fn address(remote: &RemoteAddr) -> Option<String> {
+    remote.as_socket_addr().map(|a| a.ip().to_string())
+}
+
 /// The authentication plugin's operations.
 #[derive(Default)]
 pub struct AuthApi;
@@ -214,10 +229,14 @@ impl AuthApi {
     async fn register(
         &self,
         plugin: Data<&Arc<AuthPlugin>>,
+        remote: &RemoteAddr,
         body: JsonBody<RegisterRequest>,
     ) -> Result<UserCreated, ApiError> {
         let JsonBody(req) = body;
-        let user = plugin.service().register(&req.email, req.password).await?;
+        let service = plugin.service();
+        let user = service
+            .register(&req.email, req.password, address(remote))
+            .await?;
         Ok(UserCreated::Created(Json(user.into())))
     }
 
@@ -239,19 +258,21 @@ impl AuthApi {
     async fn login(
         &self,
         plugin: Data<&Arc<AuthPlugin>>,
+        remote: &RemoteAddr,
         body: Form<LoginForm>,
     ) -> Result<Json<Token>, ApiError> {
         let Form(form) = body;
+        let grant = form.grant_type.as_deref();
         let token = plugin
             .service()
-            .login(&form.username, &form.password, form.grant_type.as_deref())
+            .login(&form.username, &form.password, grant, address(remote))
             .await?;
         Ok(Json(token.into()))
     }
 
     /// Log out
     ///
-    /// Any approved user. Revokes the token used for this call; other tokens of
+    /// Action: `auth.self`. Revokes the token used for this call; other tokens of
     /// the user keep working.
     #[oai(
         path = "/api/auth/logout",
@@ -261,10 +282,11 @@ impl AuthApi {
     )]
     async fn logout(
         &self,
-        _auth: Auth,
+        auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
         req: &Request,
     ) -> Result<Done, ApiError> {
+        auth.require(AUTH_SELF)?;
         let bearer = Bearer::from_request(req)
             .map_err(|_| ApiError::unauthorized("not_authenticated", "Not authenticated"))?;
         plugin.service().logout(&bearer.token).await?;
@@ -273,7 +295,7 @@ impl AuthApi {
 
     /// The caller's account
     ///
-    /// Any approved user.
+    /// Action: `auth.self`.
     #[oai(
         path = "/api/auth/me",
         method = "get",
@@ -281,13 +303,13 @@ impl AuthApi {
         tag = "AuthTags::Auth"
     )]
     async fn me(&self, auth: Auth, plugin: Data<&Arc<AuthPlugin>>) -> Result<Json<User>, ApiError> {
-        let user = plugin.service().me(auth.principal()).await?;
+        let user = plugin.service().me(auth.require(AUTH_SELF)?).await?;
         Ok(Json(user.into()))
     }
 
     /// Change the caller's password
     ///
-    /// Any approved user. Every earlier token of the user stops working, including
+    /// Action: `auth.self`. Every earlier token of the user stops working, including
     /// the one used for this call: use the returned token from now on. Errors: 422
     /// `wrong_current_password`, `invalid_password`.
     #[oai(
@@ -302,17 +324,18 @@ impl AuthApi {
         plugin: Data<&Arc<AuthPlugin>>,
         body: JsonBody<PasswordChange>,
     ) -> Result<Json<Token>, ApiError> {
+        let who = auth.require(AUTH_SELF)?;
         let JsonBody(req) = body;
         let token = plugin
             .service()
-            .change_password(auth.principal(), &req.current_password, req.new_password)
+            .change_password(who, &req.current_password, req.new_password)
             .await?;
         Ok(Json(token.into()))
     }
 
     /// Mint a stream ticket
     ///
-    /// Any approved user. A short-lived (60 s by default), single-use ticket that
+    /// Action: `auth.self`. A short-lived (60 s by default), single-use ticket that
     /// authenticates one `text/event-stream` request as `?ticket=`, for clients
     /// such as a browser's `EventSource` that cannot send headers. It keeps the
     /// long-lived token out of URLs. Logging out the token that minted it voids it.
@@ -324,10 +347,11 @@ impl AuthApi {
     )]
     async fn stream_ticket(
         &self,
-        _auth: Auth,
+        auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
         req: &Request,
     ) -> Result<TicketCreated, ApiError> {
+        auth.require(AUTH_SELF)?;
         let bearer = Bearer::from_request(req)
             .map_err(|_| ApiError::unauthorized("not_authenticated", "Not authenticated"))?;
         let t = plugin.service().mint_ticket(&bearer.token).await?;
@@ -353,7 +377,7 @@ impl AuthApi {
         /// Only users with this status.
         status: Query<Option<UserStatus>>,
     ) -> Result<Json<Vec<User>>, ApiError> {
-        auth.require(Action::UsersManage)?;
+        auth.require(USERS_MANAGE)?;
         let users = plugin.service().list_users(status.0).await?;
         Ok(Json(users.into_iter().map(User::from).collect()))
     }
@@ -372,14 +396,15 @@ impl AuthApi {
         auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
     ) -> Result<Json<PendingCount>, ApiError> {
-        auth.require(Action::UsersManage)?;
+        auth.require(USERS_MANAGE)?;
         let count = plugin.service().pending_count().await?;
         Ok(Json(PendingCount { count }))
     }
 
     /// Update a user
     ///
-    /// Action: `users.manage`. Change email, admin flag or status. The first
+    /// Action: `users.manage`. Change email, role (or the older `is_admin` flag)
+    /// or status; 422 `role_conflict` when `role` and `is_admin` disagree. The first
     /// approval records `approved_at` and `approved_by`. No change may leave the
     /// system without an approved admin, whoever makes it: 400 `last_admin` "Cannot
     /// remove last admin" (demotion) or "Cannot disable last active admin". Errors:
@@ -398,11 +423,12 @@ impl AuthApi {
         id: Path<String>,
         body: JsonBody<UserUpdateRequest>,
     ) -> Result<Json<User>, ApiError> {
-        let actor = auth.require(Action::UsersManage)?;
+        let actor = auth.require(USERS_MANAGE)?;
         let JsonBody(req) = body;
         let update = UserUpdate {
             email: req.email,
             is_admin: req.is_admin,
+            role: req.role,
             status: req.status,
         };
         let user = plugin.service().update_user(actor, &id.0, update).await?;
@@ -426,8 +452,8 @@ impl AuthApi {
         /// The user's id.
         id: Path<String>,
     ) -> Result<Done, ApiError> {
-        auth.require(Action::UsersManage)?;
-        plugin.service().delete_user(&id.0).await?;
+        let by = Actor::of(auth.require(USERS_MANAGE)?);
+        plugin.service().delete_user(by, &id.0).await?;
         Ok(Done::NoContent)
     }
 
@@ -449,10 +475,10 @@ impl AuthApi {
         id: Path<String>,
         body: JsonBody<PasswordReset>,
     ) -> Result<Json<Message>, ApiError> {
-        auth.require(Action::UsersManage)?;
+        let by = Actor::of(auth.require(USERS_MANAGE)?);
         plugin
             .service()
-            .reset_password(&id.0, body.0.password)
+            .reset_password(by, &id.0, body.0.password)
             .await?;
         Ok(Json(Message {
             message: "Password reset successfully".into(),

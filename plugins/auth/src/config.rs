@@ -1,9 +1,10 @@
-//! `[plugins.auth]`: registration policy, token keys and lifetime, Argon2
-//! parameters, the bootstrap admin, and the permissions table.
+//! `[plugins.auth]`: registration policy, the role of new accounts, token keys
+//! and lifetime, Argon2 parameters and the bootstrap admin. (Which role may take
+//! which action is the core's `[permissions]`.)
 
 use std::{path::PathBuf, time::Duration};
 
-use mlx_manager_sdk::Permissions;
+use mlx_manager_sdk::Role;
 use serde::{Deserialize, Serialize};
 
 /// Who may register.
@@ -67,6 +68,8 @@ pub struct BootstrapConfig {
 pub struct AuthConfig {
     /// `approval` (default), `open` or `closed`.
     pub registration: Registration,
+    /// The role of new accounts (the first account is always an admin).
+    pub default_role: Role,
     /// `HS256` (default) or `ES256`.
     pub jwt_algorithm: JwtAlgorithm,
     /// HS256 secret (at least 32 bytes). Empty: a random secret is generated on
@@ -88,14 +91,13 @@ pub struct AuthConfig {
     pub argon2: Argon2Config,
     /// Optional first admin.
     pub bootstrap: BootstrapConfig,
-    /// The least role allowed to take each action.
-    pub permissions: Permissions,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             registration: Registration::Approval,
+            default_role: Role::User,
             jwt_algorithm: JwtAlgorithm::HS256,
             jwt_secret: String::new(),
             jwt_private_key_path: None,
@@ -105,7 +107,6 @@ impl Default for AuthConfig {
             max_concurrent_hashes: 0,
             argon2: Argon2Config::default(),
             bootstrap: BootstrapConfig::default(),
-            permissions: Permissions::default(),
         }
     }
 }

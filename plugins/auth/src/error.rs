@@ -64,6 +64,9 @@ pub enum AuthError {
     /// Deleting the last approved admin.
     #[error("Cannot delete last admin")]
     LastAdminDelete,
+    /// `role` and `is_admin` of one update disagree.
+    #[error("role and is_admin disagree; send one of them")]
+    RoleConflict,
     /// The store failed.
     #[error("store error: {0}")]
     Store(#[from] surrealdb::Error),
@@ -94,6 +97,7 @@ impl From<AuthError> for ApiError {
             E::InvalidTicket => ApiError::unauthorized("invalid_ticket", detail),
             E::AccountInactive => ApiError::unauthorized("account_inactive", detail),
             E::UserNotFound => ApiError::not_found("user_not_found", detail),
+            E::RoleConflict => ApiError::unprocessable("role_conflict", detail),
             E::LastAdminDemotion | E::LastAdminDisable | E::LastAdminDelete => {
                 ApiError::bad_request("last_admin", detail)
             }

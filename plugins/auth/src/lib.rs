@@ -8,8 +8,12 @@
 //!   pinned at validation.
 //! - `service`: the domain (register, login, check, change, reset, tickets).
 //! - `api`: the `/api/auth` operations.
+//! - `actions`: the plugin's actions and event names.
+//! - `cli`: `mlx-manager user ...`, offline administration.
 
+pub mod actions;
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod hashing;
@@ -20,7 +24,7 @@ pub mod users;
 
 use std::sync::Arc;
 
-use mlx_manager_sdk::{Migration, Plugin, PluginContext, PluginError};
+use mlx_manager_sdk::{ActionDecl, Migration, Plugin, PluginContext, PluginError, Role};
 
 use crate::{
     config::{AuthConfig, BootstrapConfig},
@@ -46,6 +50,7 @@ impl AuthPlugin {
 impl Plugin for AuthPlugin {
     const NAME: &'static str = "auth";
     const MIGRATIONS: &'static [Migration] = users::MIGRATIONS;
+    const ACTIONS: &'static [ActionDecl] = actions::DECLARED;
     type Config = AuthConfig;
     type Api = api::AuthApi;
 
@@ -58,10 +63,25 @@ impl Plugin for AuthPlugin {
             .map_err(|e| PluginError::new(e.to_string()))?
             .map_err(|e| PluginError::new(e.to_string()))?;
         let bootstrap = config.bootstrap.clone();
-        let service = Arc::new(AuthService::new(ctx.db().clone(), hasher, tokens, config));
+        let service = Arc::new(AuthService::new(
+            ctx.db().clone(),
+            hasher,
+            tokens,
+            config,
+            ctx.permissions().clone(),
+            ctx.events().clone(),
+        ));
         bootstrap_admin(&service, &bootstrap).await?;
         ctx.install_authenticator(service.clone())?;
         Ok(Self { service })
+    }
+
+    fn commands() -> Vec<clap::Command> {
+        vec![cli::command()]
+    }
+
+    async fn run_command(&self, name: &str, matches: &clap::ArgMatches) -> Result<(), PluginError> {
+        cli::run(&self.service, name, matches).await
     }
 }
 
@@ -125,14 +145,15 @@ async fn bootstrap_admin(
         Some(user) => {
             let patch = UserPatch {
                 email: None,
-                is_admin: Some(true),
+                role: Some(Role::Admin),
                 status: Some(users::UserStatus::Approved),
             };
             users::update(service.db(), &user.key(), &patch, &user.key())
                 .await
                 .map_err(fail)?;
+            let by = mlx_manager_sdk::Actor::system();
             service
-                .reset_password(&user.key(), password.expose().to_owned())
+                .reset_password(by, &user.key(), password.expose().to_owned())
                 .await
                 .map_err(fail)?;
         }

@@ -5,10 +5,14 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{ApiError, Authenticator, Credential, Db, Permissions, Principal, Role};
+use mlx_manager_sdk::{
+    Actor, ActorVia, ApiError, Authenticator, Credential, CredentialKind, Db, Event, EventAction,
+    EventBus, Outcome, Permissions, Principal, Role, Target,
+};
 use sha2::{Digest, Sha256};
 
 use crate::{
+    actions,
     config::{AuthConfig, Registration},
     error::AuthError,
     hashing::Hasher,
@@ -40,8 +44,10 @@ pub struct IssuedTicket {
 pub struct UserUpdate {
     /// New email.
     pub email: Option<String>,
-    /// New admin flag.
+    /// New admin flag (true: admin; false on an admin: user).
     pub is_admin: Option<bool>,
+    /// New role.
+    pub role: Option<Role>,
     /// New status.
     pub status: Option<UserStatus>,
 }
@@ -53,19 +59,36 @@ pub struct AuthService {
     tokens: Tokens,
     config: AuthConfig,
     permissions: Arc<Permissions>,
+    events: EventBus,
+}
+
+fn user_target(user: &UserRow) -> Target {
+    Target::new("user", Some(user.key()), Some(user.email.clone()))
 }
 
 impl AuthService {
-    /// A service over `db` with `config`'s keys and parameters.
-    pub fn new(db: Db, hasher: Hasher, tokens: Tokens, config: AuthConfig) -> Self {
-        let permissions = Arc::new(config.permissions.clone());
+    /// A service over `db` with `config`'s keys and parameters, judging callers
+    /// against `permissions` and publishing its events on `events`.
+    pub fn new(
+        db: Db,
+        hasher: Hasher,
+        tokens: Tokens,
+        config: AuthConfig,
+        permissions: Arc<Permissions>,
+        events: EventBus,
+    ) -> Self {
         Self {
             db,
             hasher,
             tokens,
             config,
             permissions,
+            events,
         }
+    }
+
+    async fn publish(&self, actor: Actor, action: EventAction, target: Target) {
+        self.events.publish(Event::new(actor, action, target)).await;
     }
 
     /// The store.
@@ -75,7 +98,12 @@ impl AuthService {
 
     /// Register an account: the first one ever is an approved admin; later ones
     /// wait for approval (or are approved at once under open registration).
-    pub async fn register(&self, email: &str, password: String) -> Result<UserRow, AuthError> {
+    pub async fn register(
+        &self,
+        email: &str,
+        password: String,
+        address: Option<String>,
+    ) -> Result<UserRow, AuthError> {
         let email = Email::parse(email)?;
         let password = Password::parse(password)?;
         if self.config.registration == Registration::Closed {
@@ -83,7 +111,12 @@ impl AuthService {
         }
         let hash = self.hasher.hash(&password).await?;
         let approve = self.config.registration == Registration::Open;
-        users::create(&self.db, &email, hash, NewAccount::Registered { approve }).await
+        let how = NewAccount::Registered { approve };
+        let user = users::create(&self.db, &email, hash, how, self.config.default_role).await?;
+        let actor = Actor::user(user.key(), user.email.clone(), ActorVia::Password);
+        let event = Event::new(actor, actions::REGISTER, user_target(&user)).address(address);
+        self.events.publish(event).await;
+        Ok(user)
     }
 
     /// Create an approved account on an operator's behalf (bootstrap, CLI).
@@ -94,7 +127,8 @@ impl AuthService {
         admin: bool,
     ) -> Result<UserRow, AuthError> {
         let hash = self.hasher.hash(password).await?;
-        users::create(&self.db, email, hash, NewAccount::Seeded { admin }).await
+        let how = NewAccount::Seeded { admin };
+        users::create(&self.db, email, hash, how, self.config.default_role).await
     }
 
     /// Exchange email and password for a token. Unknown emails and wrong passwords
@@ -105,27 +139,49 @@ impl AuthService {
         username: &str,
         password: &str,
         grant_type: Option<&str>,
+        address: Option<String>,
     ) -> Result<IssuedToken, AuthError> {
         if grant_type.is_some_and(|g| !g.is_empty() && g != "password") {
             return Err(AuthError::UnsupportedGrantType);
         }
-        let user = match Email::parse(username) {
-            Ok(email) => users::find_by_email(&self.db, &email).await?,
-            Err(_) => None,
+        // Only a well-formed email is ever recorded: a password typed into the
+        // username field must not reach the audit log.
+        let email = Email::parse(username).ok();
+        let user = match &email {
+            Some(email) => users::find_by_email(&self.db, email).await?,
+            None => None,
         };
         let matches = self
             .hasher
             .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
             .await?;
-        let user = match user {
-            Some(user) if matches => user,
-            _ => return Err(AuthError::InvalidCredentials),
+        let result = match &user {
+            Some(user) if matches => match user.status() {
+                UserStatus::Pending => Err(AuthError::AccountPending),
+                UserStatus::Disabled => Err(AuthError::AccountDisabled),
+                UserStatus::Approved => self.issue(user),
+            },
+            _ => Err(AuthError::InvalidCredentials),
         };
-        match user.status() {
-            UserStatus::Pending => Err(AuthError::AccountPending),
-            UserStatus::Disabled => Err(AuthError::AccountDisabled),
-            UserStatus::Approved => self.issue(&user),
-        }
+        let email = email.map(|e| e.as_str().to_owned());
+        let (actor, target) = match &user {
+            Some(user) => (
+                Actor::user(user.key(), user.email.clone(), ActorVia::Password),
+                user_target(user),
+            ),
+            None => (
+                Actor::anonymous(email.clone(), ActorVia::Password),
+                Target::new("user", None, email),
+            ),
+        };
+        let event = match &result {
+            Ok(_) => Event::new(actor, actions::LOGIN, target),
+            Err(e) => Event::new(actor, actions::LOGIN_FAILED, target)
+                .outcome(Outcome::Denied)
+                .detail(e.to_string()),
+        };
+        self.events.publish(event.address(address)).await;
+        result
     }
 
     fn issue(&self, user: &UserRow) -> Result<IssuedToken, AuthError> {
@@ -173,16 +229,12 @@ impl AuthService {
         Ok(user)
     }
 
-    fn principal(&self, user: &UserRow) -> Principal {
-        let role = if user.is_admin {
-            Role::Admin
-        } else {
-            Role::User
-        };
+    fn principal(&self, user: &UserRow, via: CredentialKind) -> Principal {
         Principal::new(
             user.key(),
             user.email.clone(),
-            role,
+            user.role(),
+            via,
             self.permissions.clone(),
         )
     }
@@ -211,17 +263,24 @@ impl AuthService {
     ) -> Result<IssuedToken, AuthError> {
         let new = Password::parse(new)?;
         let user = self.me(principal).await?;
+        let target = user_target(&user);
         if !self
             .hasher
             .verify(current, Some(&user.password_hash))
             .await?
         {
+            let event = Event::new(Actor::of(principal), actions::PASSWORD_CHANGE, target)
+                .outcome(Outcome::Denied)
+                .detail(AuthError::WrongCurrentPassword.to_string());
+            self.events.publish(event).await;
             return Err(AuthError::WrongCurrentPassword);
         }
         let hash = self.hasher.hash(&new).await?;
         let user = users::set_password(&self.db, &user.key(), hash)
             .await?
             .ok_or(AuthError::InvalidToken)?;
+        self.publish(Actor::of(principal), actions::PASSWORD_CHANGE, target)
+            .await;
         self.issue(&user)
     }
 
@@ -235,7 +294,9 @@ impl AuthService {
         users::count_pending(&self.db).await
     }
 
-    /// Change a user's email, admin flag or status, keeping an approved admin.
+    /// Change a user's email, role or status, keeping an approved admin.
+    /// `is_admin` true means admin; false demotes an admin to user and changes
+    /// nobody else; with a `role` that disagrees it is refused.
     pub async fn update_user(
         &self,
         actor: &Principal,
@@ -245,41 +306,85 @@ impl AuthService {
         if !is_valid_id(id) {
             return Err(AuthError::UserNotFound);
         }
+        let before = users::find(&self.db, id)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        let role = match (update.role, update.is_admin) {
+            (Some(role), Some(admin)) if (role == Role::Admin) != admin => {
+                return Err(AuthError::RoleConflict);
+            }
+            (Some(role), _) => Some(role),
+            (None, Some(true)) => Some(Role::Admin),
+            (None, Some(false)) if before.role() == Role::Admin => Some(Role::User),
+            (None, _) => None,
+        };
         let patch = UserPatch {
             email: update.email.as_deref().map(Email::parse).transpose()?,
-            is_admin: update.is_admin,
+            role,
             status: update.status,
         };
-        users::update(&self.db, id, &patch, actor.user_id())
+        let after = users::update(&self.db, id, &patch, actor.user_id())
             .await?
-            .ok_or(AuthError::UserNotFound)
+            .ok_or(AuthError::UserNotFound)?;
+        let by = Actor::of(actor);
+        let target = user_target(&after);
+        if after.role() != before.role() {
+            let detail = format!("{} -> {}", before.role(), after.role());
+            let event = Event::new(by.clone(), actions::ROLE_CHANGE, target.clone()).detail(detail);
+            self.events.publish(event).await;
+        }
+        if after.status() != before.status() {
+            match after.status() {
+                UserStatus::Approved if before.approved_at.is_none() => {
+                    self.publish(by, actions::APPROVE, target).await
+                }
+                UserStatus::Disabled => self.publish(by, actions::DISABLE, target).await,
+                _ => {}
+            }
+        }
+        Ok(after)
     }
 
     /// Delete a user, keeping an approved admin.
-    pub async fn delete_user(&self, id: &str) -> Result<(), AuthError> {
-        if is_valid_id(id) && users::delete(&self.db, id).await? {
-            Ok(())
-        } else {
-            Err(AuthError::UserNotFound)
+    pub async fn delete_user(&self, by: Actor, id: &str) -> Result<(), AuthError> {
+        let user = match is_valid_id(id) {
+            true => users::find(&self.db, id).await?,
+            false => None,
+        };
+        let user = user.ok_or(AuthError::UserNotFound)?;
+        if !users::delete(&self.db, id).await? {
+            return Err(AuthError::UserNotFound);
         }
+        self.publish(by, actions::DELETE, user_target(&user)).await;
+        Ok(())
     }
 
     /// Set a user's password; their earlier tokens stop working.
-    pub async fn reset_password(&self, id: &str, password: String) -> Result<(), AuthError> {
+    pub async fn reset_password(
+        &self,
+        by: Actor,
+        id: &str,
+        password: String,
+    ) -> Result<(), AuthError> {
         let password = Password::parse(password)?;
-        if !is_valid_id(id) || users::find(&self.db, id).await?.is_none() {
-            return Err(AuthError::UserNotFound);
-        }
+        let user = match is_valid_id(id) {
+            true => users::find(&self.db, id).await?,
+            false => None,
+        };
+        let user = user.ok_or(AuthError::UserNotFound)?;
         let hash = self.hasher.hash(&password).await?;
         users::set_password(&self.db, id, hash)
             .await?
-            .map(|_| ())
-            .ok_or(AuthError::UserNotFound)
+            .ok_or(AuthError::UserNotFound)?;
+        self.publish(by, actions::PASSWORD_RESET, user_target(&user))
+            .await;
+        Ok(())
     }
 
     /// Set the password of the user with this email (offline administration).
     pub async fn reset_password_by_email(
         &self,
+        by: Actor,
         email: &str,
         password: String,
     ) -> Result<(), AuthError> {
@@ -287,7 +392,12 @@ impl AuthService {
         let user = users::find_by_email(&self.db, &email)
             .await?
             .ok_or(AuthError::UserNotFound)?;
-        self.reset_password(&user.key(), password).await
+        self.reset_password(by, &user.key(), password).await
+    }
+
+    /// Record that `by` created `user` (offline administration).
+    pub async fn record_created(&self, by: Actor, user: &UserRow) {
+        self.publish(by, actions::REGISTER, user_target(user)).await;
     }
 
     /// Mint a single-use stream ticket for the holder of `token`; it is void once
@@ -321,12 +431,17 @@ fn digest(ticket: &str) -> String {
 #[async_trait::async_trait]
 impl Authenticator for AuthService {
     async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal, ApiError> {
-        let user = match credential {
-            Credential::Bearer(token) => self.check_token(token).await.map(|(u, _)| u),
-            Credential::StreamTicket(ticket) => self.check_ticket(ticket).await,
+        let (user, via) = match credential {
+            Credential::Bearer(token) => (
+                self.check_token(token).await.map(|(u, _)| u),
+                CredentialKind::Token,
+            ),
+            Credential::StreamTicket(ticket) => {
+                (self.check_ticket(ticket).await, CredentialKind::Ticket)
+            }
         };
         match user {
-            Ok(user) => Ok(self.principal(&user)),
+            Ok(user) => Ok(self.principal(&user, via)),
             Err(err) => {
                 tracing::debug!(reason = %err, "credential refused");
                 Err(err.into())

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
-    Db, Migration,
+    Db, Migration, Role,
     store::{Binds, bind, is_unique_violation, thrown_message, transaction},
 };
 use surrealdb::types::{RecordId, SurrealValue, Value};
@@ -43,6 +43,15 @@ DEFINE FIELD expires_at ON stream_ticket TYPE datetime;
         version: 2,
         name: "stream tickets remember the token that minted them",
         sql: "DEFINE FIELD jti ON stream_ticket TYPE option<string>;",
+    },
+    Migration {
+        version: 3,
+        name: "roles: viewer, user, operator, admin",
+        sql: "
+DEFINE FIELD role ON user TYPE string
+    ASSERT $value IN ['viewer', 'user', 'operator', 'admin'] DEFAULT 'user';
+UPDATE user SET role = IF is_admin { 'admin' } ELSE { 'user' };
+",
     },
 ];
 
@@ -87,8 +96,10 @@ pub struct UserRow {
     pub email: String,
     /// Argon2id PHC string. Never leaves the server.
     pub password_hash: String,
-    /// Administrator flag.
+    /// Administrator flag: exactly `role == "admin"`, kept for the guard queries.
     pub is_admin: bool,
+    /// `viewer`, `user`, `operator` or `admin`.
+    pub role: String,
     /// `pending`, `approved` or `disabled`.
     pub status: String,
     /// Creation time.
@@ -110,6 +121,11 @@ impl UserRow {
     /// The account's state.
     pub fn status(&self) -> UserStatus {
         UserStatus::parse(&self.status)
+    }
+
+    /// The user's role (the schema admits only the four names).
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Viewer)
     }
 
     /// An approved admin.
@@ -156,13 +172,14 @@ pub enum NewAccount {
     },
 }
 
-/// Create an account. Exactly one of any number of concurrent first
-/// registrations becomes the admin.
+/// Create an account whose role (unless it becomes the admin) is `role`.
+/// Exactly one of any number of concurrent first registrations becomes the admin.
 pub async fn create(
     db: &Db,
     email: &Email,
     password_hash: String,
     how: NewAccount,
+    role: Role,
 ) -> Result<UserRow, AuthError> {
     let (seeded, admin, approve) = match how {
         NewAccount::Registered { approve } => (false, false, approve),
@@ -177,6 +194,7 @@ LET $created = CREATE ONLY user CONTENT {{
     email: $email,
     password_hash: $hash,
     is_admin: $first OR $admin,
+    role: IF $first OR $admin {{ 'admin' }} ELSE {{ $role }},
     status: IF $approved {{ 'approved' }} ELSE {{ 'pending' }},
     created_at: time::now(),
     approved_at: IF $approved {{ time::now() }} ELSE {{ NONE }},
@@ -191,6 +209,7 @@ COMMIT TRANSACTION;"
         bind("seeded", seeded),
         bind("admin", admin),
         bind("approve", approve),
+        bind("role", role.as_str().to_owned()),
     ];
     let value = transaction(db, &sql, &binds)
         .await
@@ -259,8 +278,8 @@ pub async fn has_active_admin(db: &Db) -> Result<bool, AuthError> {
 pub struct UserPatch {
     /// New email.
     pub email: Option<Email>,
-    /// New admin flag.
-    pub is_admin: Option<bool>,
+    /// New role.
+    pub role: Option<Role>,
     /// New status.
     pub status: Option<UserStatus>,
 }
@@ -279,15 +298,17 @@ pub async fn update(
         "BEGIN TRANSACTION;
 {GUARD}
 LET $before = (SELECT * FROM type::record('user', $id))[0];
+LET $new_role = $role ?? $before.role;
 LET $updated = UPDATE ONLY type::record('user', $id) SET
     approved_by = IF $status = 'approved' AND approved_at = NONE {{ $actor }} ELSE {{ approved_by }},
     approved_at = IF $status = 'approved' AND approved_at = NONE {{ time::now() }} ELSE {{ approved_at }},
     email = $email ?? email,
-    is_admin = $is_admin ?? is_admin,
+    role = $new_role,
+    is_admin = $new_role = 'admin',
     status = $status ?? status
 RETURN AFTER;
 IF $before.is_admin = true AND $before.status = 'approved' AND {NO_ACTIVE_ADMIN} {{
-    THROW IF $is_admin = false {{ $demotion }} ELSE {{ $disable }}
+    THROW IF $new_role != 'admin' {{ $demotion }} ELSE {{ $disable }}
 }};
 RETURN $updated;
 COMMIT TRANSACTION;"
@@ -296,7 +317,7 @@ COMMIT TRANSACTION;"
         bind("id", id.to_owned()),
         bind("actor", actor.to_owned()),
         bind("email", patch.email.as_ref().map(|e| e.as_str().to_owned())),
-        bind("is_admin", patch.is_admin),
+        bind("role", patch.role.map(|r| r.as_str().to_owned())),
         bind("status", patch.status.map(|s| s.as_str().to_owned())),
         bind("demotion", AuthError::LastAdminDemotion.to_string()),
         bind("disable", AuthError::LastAdminDisable.to_string()),

@@ -1,167 +1,244 @@
 //! Who is calling (`Principal`), their `Role`, the `Action`s of the API, and the
 //! `Permissions` table that maps each action to the least role allowed to take it.
+//!
+//! Actions are open values: the crate that owns an operation declares its action
+//! (with a default least role) as an [`ActionDecl`]; the SDK knows the shape of an
+//! action, never the list. The core builds one [`Permissions`] table from every
+//! loaded component's declarations and its `[permissions]` config section.
 
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
 use crate::ApiError;
 
-/// A user's role. `Admin` may do everything a `User` may.
+/// A user's role, in order: each may do everything the ones before it may.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, poem_openapi::Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
 )]
 #[serde(rename_all = "lowercase")]
 #[oai(rename_all = "lowercase")]
 pub enum Role {
-    /// An approved user.
+    /// Reads profiles, servers, models and host facts.
+    Viewer,
+    /// Also runs models, downloads, edits profiles (the Python version's user).
     User,
-    /// An approved administrator.
+    /// Also reads metrics (operations staff).
+    Operator,
+    /// Everything, including user management.
     Admin,
 }
 
-/// Every protected operation belongs to exactly one action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Read server profiles.
-    ProfilesRead,
-    /// Create, change and delete server profiles.
-    ProfilesWrite,
-    /// Read the state, health and logs of model servers.
-    ServersRead,
-    /// Start, stop and restart model servers.
-    ServersControl,
-    /// Search the Hub and read the local model library.
-    ModelsRead,
-    /// Download models.
-    ModelsDownload,
-    /// Delete local models.
-    ModelsDelete,
-    /// Read memory and host information.
-    SystemRead,
-    /// Install and remove login services.
-    SystemService,
-    /// Manage user accounts.
-    UsersManage,
-}
+impl Role {
+    /// Every role, lowest first.
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::User, Role::Operator, Role::Admin];
 
-impl Action {
-    /// Every action, in the order of API.md.
-    pub const ALL: [Action; 10] = [
-        Action::ProfilesRead,
-        Action::ProfilesWrite,
-        Action::ServersRead,
-        Action::ServersControl,
-        Action::ModelsRead,
-        Action::ModelsDownload,
-        Action::ModelsDelete,
-        Action::SystemRead,
-        Action::SystemService,
-        Action::UsersManage,
-    ];
-
-    /// The action's name as written in API.md and config: `servers.control`.
+    /// The role's name in config and JSON: `operator`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::ProfilesRead => "profiles.read",
-            Action::ProfilesWrite => "profiles.write",
-            Action::ServersRead => "servers.read",
-            Action::ServersControl => "servers.control",
-            Action::ModelsRead => "models.read",
-            Action::ModelsDownload => "models.download",
-            Action::ModelsDelete => "models.delete",
-            Action::SystemRead => "system.read",
-            Action::SystemService => "system.service",
-            Action::UsersManage => "users.manage",
+            Role::Viewer => "viewer",
+            Role::User => "user",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
         }
+    }
+
+    /// Parse a role's name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
 
-impl std::fmt::Display for Action {
+impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-macro_rules! permission_group {
-    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $default:ident),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(deny_unknown_fields, default)]
-        pub struct $name {
-            $($(#[$fdoc])* pub $field: Role,)+
-        }
-        impl Default for $name {
-            fn default() -> Self {
-                Self { $($field: Role::$default,)+ }
-            }
-        }
-    };
+/// What a protected operation does, named `<area>.<verb>` (lower-case letters
+/// and dots only, so that `MLX_MANAGER_PERMISSIONS__SERVERS_CONTROL` can name
+/// `servers.control`). Declared by the crate that owns the operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Action(&'static str);
+
+impl Action {
+    /// An action named `name` (`servers.control`).
+    pub const fn new(name: &'static str) -> Self {
+        Self(name)
+    }
+
+    /// The action's name as written in API.md and config: `servers.control`.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// Whether the name has the required shape: lower-case words joined by dots.
+    pub fn is_well_formed(self) -> bool {
+        let parts: Vec<&str> = self.0.split('.').collect();
+        parts.len() >= 2
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+    }
 }
 
-permission_group!(
-    /// `profiles.*` actions.
-    ProfilePermissions { /// `profiles.read`
-    read: User, /// `profiles.write`
-    write: User }
-);
-permission_group!(
-    /// `servers.*` actions.
-    ServerPermissions { /// `servers.read`
-    read: User, /// `servers.control`
-    control: User }
-);
-permission_group!(
-    /// `models.*` actions.
-    ModelPermissions { /// `models.read`
-    read: User, /// `models.download`
-    download: User, /// `models.delete`
-    delete: User }
-);
-permission_group!(
-    /// `system.*` actions.
-    SystemPermissions { /// `system.read`
-    read: User, /// `system.service`
-    service: User }
-);
-permission_group!(
-    /// `users.*` actions.
-    UserPermissions { /// `users.manage`
-    manage: Admin }
-);
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
 
-/// The least role allowed to take each action. In TOML the dotted action names
-/// nest naturally: `servers.control = "admin"` under `[plugins.auth.permissions]`.
-/// Defaults: `users.manage = "admin"`, every other action `"user"`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// An action with the least role allowed to take it unless config says otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionDecl {
+    /// The action.
+    pub action: Action,
+    /// Its default least role.
+    pub default_role: Role,
+    /// One line for the OpenAPI document and `config check`.
+    pub summary: &'static str,
+}
+
+impl ActionDecl {
+    /// Declare `action`, allowed by default to `default_role` and above.
+    pub const fn new(action: Action, default_role: Role, summary: &'static str) -> Self {
+        Self {
+            action,
+            default_role,
+            summary,
+        }
+    }
+}
+
+/// Why a permissions table cannot be built; the message names the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PermissionsError {
+    /// Two components declare the same action.
+    #[error("the action `{0}` is declared twice")]
+    Duplicate(String),
+    /// A declared action's name is not `<area>.<verb>` in lower-case letters.
+    #[error("the action name `{0}` must be lower-case words joined by dots")]
+    BadName(String),
+    /// `[permissions]` names an action no loaded component declares.
+    #[error("[permissions] names the unknown action `{key}`; declared actions: {known}")]
+    UnknownAction {
+        /// The key as written.
+        key: String,
+        /// The declared actions, comma-separated.
+        known: String,
+    },
+    /// `[permissions]` gives an action something that is not a role.
+    #[error("[permissions] `{key}` must be one of viewer, user, operator, admin (found {found})")]
+    BadRole {
+        /// The key as written.
+        key: String,
+        /// What was found.
+        found: String,
+    },
+}
+
+/// The least role allowed to take each declared action.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permissions {
-    /// `profiles.read`, `profiles.write`.
-    pub profiles: ProfilePermissions,
-    /// `servers.read`, `servers.control`.
-    pub servers: ServerPermissions,
-    /// `models.read`, `models.download`, `models.delete`.
-    pub models: ModelPermissions,
-    /// `system.read`, `system.service`.
-    pub system: SystemPermissions,
-    /// `users.manage`.
-    pub users: UserPermissions,
+    least: BTreeMap<Action, Role>,
+    declared: Vec<ActionDecl>,
 }
 
 impl Permissions {
-    /// The least role allowed to take `action`.
+    /// The table of `declared` actions with their defaults, then `overrides` (an
+    /// action's name, or the same with `_` for `.` as environment variables
+    /// write it, to a role's name). An override naming no declared action, or no
+    /// role, is an error naming it.
+    pub fn build(
+        declared: &[ActionDecl],
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<Self, PermissionsError> {
+        let mut least = BTreeMap::new();
+        for d in declared {
+            if !d.action.is_well_formed() {
+                return Err(PermissionsError::BadName(d.action.to_string()));
+            }
+            if least.insert(d.action, d.default_role).is_some() {
+                return Err(PermissionsError::Duplicate(d.action.to_string()));
+            }
+        }
+        for (key, role) in overrides {
+            let action = declared
+                .iter()
+                .map(|d| d.action)
+                .find(|a| a.as_str() == key || a.as_str().replace('.', "_") == *key)
+                .ok_or_else(|| PermissionsError::UnknownAction {
+                    key: key.clone(),
+                    known: declared
+                        .iter()
+                        .map(|d| d.action.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+            let role = Role::parse(role).ok_or_else(|| PermissionsError::BadRole {
+                key: key.clone(),
+                found: role.clone(),
+            })?;
+            least.insert(action, role);
+        }
+        Ok(Self {
+            least,
+            declared: declared.to_vec(),
+        })
+    }
+
+    /// Every declared action, with its default.
+    pub fn declared(&self) -> &[ActionDecl] {
+        &self.declared
+    }
+
+    /// The least role allowed to take `action`. An action nobody declared is
+    /// admin-only (fail closed).
     pub fn least_role(&self, action: Action) -> Role {
-        match action {
-            Action::ProfilesRead => self.profiles.read,
-            Action::ProfilesWrite => self.profiles.write,
-            Action::ServersRead => self.servers.read,
-            Action::ServersControl => self.servers.control,
-            Action::ModelsRead => self.models.read,
-            Action::ModelsDownload => self.models.download,
-            Action::ModelsDelete => self.models.delete,
-            Action::SystemRead => self.system.read,
-            Action::SystemService => self.system.service,
-            Action::UsersManage => self.users.manage,
+        self.least.get(&action).copied().unwrap_or(Role::Admin)
+    }
+
+    /// The effective table, for `config check`.
+    pub fn effective(&self) -> BTreeMap<&'static str, Role> {
+        self.least.iter().map(|(a, r)| (a.as_str(), *r)).collect()
+    }
+}
+
+/// How a caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// A login token (from `POST /api/auth/login`).
+    Token,
+    /// A single-use stream ticket.
+    Ticket,
+    /// An API key.
+    ApiKey,
+    /// The offline command line.
+    Cli,
+    /// The manager itself (background work).
+    System,
+}
+
+impl CredentialKind {
+    /// The name used in audit events: `token`, `api_key`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Token => "token",
+            CredentialKind::Ticket => "ticket",
+            CredentialKind::ApiKey => "api_key",
+            CredentialKind::Cli => "cli",
+            CredentialKind::System => "system",
         }
     }
 }
@@ -173,16 +250,25 @@ pub struct Principal {
     user_id: String,
     email: String,
     role: Role,
+    via: CredentialKind,
     permissions: Arc<Permissions>,
 }
 
 impl Principal {
-    /// A principal for an approved user, judged against `permissions`.
-    pub fn new(user_id: String, email: String, role: Role, permissions: Arc<Permissions>) -> Self {
+    /// A principal for an approved user who authenticated `via` a credential,
+    /// judged against `permissions`.
+    pub fn new(
+        user_id: String,
+        email: String,
+        role: Role,
+        via: CredentialKind,
+        permissions: Arc<Permissions>,
+    ) -> Self {
         Self {
             user_id,
             email,
             role,
+            via,
             permissions,
         }
     }
@@ -202,19 +288,31 @@ impl Principal {
         self.role
     }
 
+    /// The kind of credential the caller presented.
+    pub fn via(&self) -> CredentialKind {
+        self.via
+    }
+
     /// Whether this principal may take `action`.
     pub fn can(&self, action: Action) -> bool {
         self.role >= self.permissions.least_role(action)
     }
 
-    /// `Ok` when this principal may take `action`, else 403 `forbidden`.
+    /// `Ok` when this principal may take `action`, else 403 `forbidden` whose
+    /// detail names the role and the action ("Admin access required" where the
+    /// role is admin, the wording old clients match on).
     pub fn require(&self, action: Action) -> Result<&Self, ApiError> {
         if self.can(action) {
-            Ok(self)
-        } else {
-            tracing::info!(user = %self.user_id, %action, "action refused");
-            Err(ApiError::forbidden("forbidden", "Admin access required"))
+            return Ok(self);
         }
+        let least = self.permissions.least_role(action);
+        tracing::info!(user = %self.user_id, %action, role = %self.role, "action refused");
+        let detail = if least == Role::Admin {
+            "Admin access required".to_owned()
+        } else {
+            format!("Requires the {least} role ({action})")
+        };
+        Err(ApiError::forbidden("forbidden", detail))
     }
 }
 
@@ -222,48 +320,112 @@ impl Principal {
 mod tests {
     use super::*;
 
+    const READ: Action = Action::new("things.read");
+    const CONTROL: Action = Action::new("things.control");
+    const MANAGE: Action = Action::new("users.manage");
+
+    fn declared() -> Vec<ActionDecl> {
+        vec![
+            ActionDecl::new(READ, Role::Viewer, "read things"),
+            ActionDecl::new(CONTROL, Role::User, "control things"),
+            ActionDecl::new(MANAGE, Role::Admin, "manage users"),
+        ]
+    }
+
+    fn table(overrides: &[(&str, &str)]) -> Result<Permissions, PermissionsError> {
+        let overrides = overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Permissions::build(&declared(), &overrides)
+    }
+
     fn principal(role: Role, permissions: Permissions) -> Principal {
-        Principal::new("u1".into(), "a@x.com".into(), role, Arc::new(permissions))
+        Principal::new(
+            "u1".into(),
+            "a@x.com".into(),
+            role,
+            CredentialKind::Token,
+            Arc::new(permissions),
+        )
     }
 
     #[test]
-    fn by_default_users_may_do_everything_but_manage_users() {
-        let user = principal(Role::User, Permissions::default());
-        for action in Action::ALL {
-            assert_eq!(user.can(action), action != Action::UsersManage, "{action}");
+    fn roles_are_ordered_and_each_may_do_what_the_lower_ones_may() {
+        let p = table(&[]).expect("table");
+        assert!(Role::Viewer < Role::User && Role::User < Role::Operator);
+        assert!(Role::Operator < Role::Admin);
+        for role in Role::ALL {
+            let who = principal(role, p.clone());
+            assert!(who.can(READ));
+            assert_eq!(who.can(CONTROL), role >= Role::User);
+            assert_eq!(who.can(MANAGE), role == Role::Admin);
         }
-        let admin = principal(Role::Admin, Permissions::default());
-        assert!(Action::ALL.iter().all(|a| admin.can(*a)));
     }
 
     #[test]
-    fn an_admin_only_action_refuses_users_with_403_forbidden() {
-        let mut permissions = Permissions::default();
-        permissions.servers.control = Role::Admin;
-        let err = principal(Role::User, permissions)
-            .require(Action::ServersControl)
-            .err();
-        let err = err.map(|e| e.body().clone());
+    fn a_refusal_names_the_role_and_the_action_except_for_admin() {
+        let p = table(&[("things.control", "operator")]).expect("table");
+        let detail = |action| {
+            principal(Role::User, p.clone())
+                .require(action)
+                .err()
+                .map(|e| e.body().clone())
+        };
+        let control = detail(CONTROL).expect("refused");
+        assert_eq!(control.code, "forbidden");
         assert_eq!(
-            err,
-            Some(crate::ErrorBody {
-                detail: "Admin access required".into(),
-                code: "forbidden".into()
-            })
+            control.detail,
+            "Requires the operator role (things.control)"
+        );
+        assert_eq!(
+            detail(MANAGE).map(|b| b.detail).as_deref(),
+            Some("Admin access required")
         );
     }
 
     #[test]
-    fn dotted_action_names_nest_in_toml() {
-        let p: Permissions =
-            toml_like(r#"{"servers": {"control": "admin"}}"#).expect("valid permissions");
-        assert_eq!(p.least_role(Action::ServersControl), Role::Admin);
-        assert_eq!(p.least_role(Action::ServersRead), Role::User);
-        assert!(toml_like(r#"{"servers": {"contrl": "admin"}}"#).is_err());
-        assert!(toml_like(r#"{"servers": {"control": "root"}}"#).is_err());
+    fn overrides_take_dotted_or_underscored_names_and_refuse_unknown_ones() {
+        let p = table(&[("things_control", "admin")]).expect("env-style key");
+        assert_eq!(p.least_role(CONTROL), Role::Admin);
+        let err = table(&[("things.contrl", "admin")])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "[permissions] names the unknown action `things.contrl`; declared actions: \
+                 things.read, things.control, users.manage"
+            )
+        );
+        let err = table(&[("things.read", "root")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("`things.read` must be one of")));
     }
 
-    fn toml_like(json: &str) -> Result<Permissions, serde_json::Error> {
-        serde_json::from_str(json)
+    #[test]
+    fn declarations_must_be_unique_and_well_formed() {
+        let twice = [
+            ActionDecl::new(READ, Role::Viewer, ""),
+            ActionDecl::new(READ, Role::User, ""),
+        ];
+        assert!(matches!(
+            Permissions::build(&twice, &BTreeMap::new()),
+            Err(PermissionsError::Duplicate(_))
+        ));
+        for bad in ["things", "Things.read", "things.re_ad", "things..read"] {
+            let decl = [ActionDecl::new(Action::new(bad), Role::User, "")];
+            assert!(
+                Permissions::build(&decl, &BTreeMap::new()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_undeclared_action_is_admin_only() {
+        let p = table(&[]).expect("table");
+        assert_eq!(p.least_role(Action::new("nobody.declared")), Role::Admin);
     }
 }

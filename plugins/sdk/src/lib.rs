@@ -3,9 +3,13 @@
 //! - [`Plugin`]: a crate composed into the server at compile time, with its own
 //!   `[plugins.<name>]` config section, migrations, an `init` that runs before the
 //!   server binds, an OpenAPI API and a shutdown hook.
-//! - [`Principal`], [`Role`], [`Action`], [`Permissions`]: who is calling and what
-//!   they may do. Holding a `Principal` *is* the authentication;
-//!   `principal.require(Action::ServersControl)?` is the authorisation.
+//! - [`Principal`], [`Role`], [`Action`], [`ActionDecl`], [`Permissions`]: who is
+//!   calling and what they may do. Actions are open values declared by the crate
+//!   that owns the operation. Holding a `Principal` *is* the authentication;
+//!   `principal.require(SERVERS_CONTROL)?` is the authorisation.
+//! - [`EventBus`] and [`Event`]: typed domain events with actor and time, from
+//!   the core and the plugins to every subscriber, never dropped.
+//! - [`RequestRecord`]: what a plugin's request hook sees after every request.
 //! - [`Authenticator`]: the seam through which an authentication plugin turns a
 //!   credential into a `Principal`. With none installed every protected call is 401.
 //! - [`Auth`] and [`StreamAuth`]: the security-scheme parameters that protected
@@ -15,17 +19,21 @@
 
 mod access;
 mod error;
+pub mod events;
 mod payload;
 mod plugin;
 mod security;
 pub mod store;
 
-pub use access::{Action, Permissions, Principal, Role};
+pub use access::{
+    Action, ActionDecl, CredentialKind, Permissions, PermissionsError, Principal, Role,
+};
 pub use error::{ApiError, ErrorBody};
+pub use events::{Actor, ActorVia, Event, EventAction, EventBus, Outcome, Target};
 pub use payload::JsonBody;
-pub use plugin::{Migration, Plugin, PluginContext, PluginError};
+pub use plugin::{Migration, Plugin, PluginContext, PluginError, RequestRecord};
 pub use security::{
-    Auth, Authenticator, AuthenticatorHandle, BearerToken, Credential, OAuth2Password, Scopes,
-    StreamAuth, StreamTicket, TOKEN_URL,
+    Auth, Authenticator, AuthenticatorHandle, BearerToken, Credential, OAuth2Password,
+    PrincipalSlot, Scopes, StreamAuth, StreamTicket, TOKEN_URL,
 };
 pub use store::Db;

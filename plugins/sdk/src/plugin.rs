@@ -4,11 +4,12 @@ use std::{
     future::Future,
     path::{Path, PathBuf},
     sync::Arc,
+    time::Duration,
 };
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{Authenticator, AuthenticatorHandle, Db};
+use crate::{ActionDecl, Authenticator, AuthenticatorHandle, Db, EventBus, Permissions, Principal};
 
 /// A numbered schema migration. The core applies each one once, in order, and
 /// records it in the store; a failing one stops start-up.
@@ -39,16 +40,53 @@ pub struct PluginContext {
     db: Db,
     data_dir: PathBuf,
     authenticator: Option<Arc<dyn Authenticator>>,
+    permissions: Arc<Permissions>,
+    events: EventBus,
+    offline: bool,
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 impl PluginContext {
-    /// A context over the opened store and the (created) data directory.
-    pub fn new(db: Db, data_dir: PathBuf) -> Self {
+    /// A context over the opened store and the (created) data directory, with
+    /// the permissions table of every loaded component and the event bus.
+    /// `offline` is true for the command line (no server will run).
+    pub fn new(
+        db: Db,
+        data_dir: PathBuf,
+        permissions: Arc<Permissions>,
+        events: EventBus,
+        offline: bool,
+        stopping: tokio_util::sync::CancellationToken,
+    ) -> Self {
         Self {
             db,
             data_dir,
             authenticator: None,
+            permissions,
+            events,
+            offline,
+            stopping,
         }
+    }
+
+    /// Cancelled when the server begins to shut down: long-lived streams end on it.
+    pub fn stopping(&self) -> &tokio_util::sync::CancellationToken {
+        &self.stopping
+    }
+
+    /// The least role of every declared action (the core's `[permissions]`).
+    pub fn permissions(&self) -> &Arc<Permissions> {
+        &self.permissions
+    }
+
+    /// The bus on which the core and the plugins publish domain events.
+    pub fn events(&self) -> &EventBus {
+        &self.events
+    }
+
+    /// Whether this is the offline command line rather than a server.
+    pub fn is_offline(&self) -> bool {
+        self.offline
     }
 
     /// The store, with the plugin's migrations already applied.
@@ -82,6 +120,26 @@ impl PluginContext {
     }
 }
 
+/// One answered request, as the request hook sees it after the call.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestRecord<'a> {
+    /// The HTTP method.
+    pub method: &'a poem::http::Method,
+    /// The route template of the operation (`/api/profiles/{id}`), never the raw
+    /// path; `None` for requests that matched no operation.
+    pub route: Option<&'a str>,
+    /// The operation's id (`getProfile`), when one matched.
+    pub operation_id: Option<&'static str>,
+    /// The response status.
+    pub status: u16,
+    /// The authenticated caller, when the request carried an accepted credential.
+    pub principal: Option<&'a Principal>,
+    /// The client's address.
+    pub address: Option<&'a str>,
+    /// Time spent answering.
+    pub elapsed: Duration,
+}
+
 /// A plugin: a crate composed into the server at compile time.
 ///
 /// Its API joins the core's as a tuple in `OpenApiService::new((core, plugins..))`,
@@ -93,6 +151,8 @@ pub trait Plugin: Sized + Send + Sync + 'static {
     const NAME: &'static str;
     /// Migrations of the plugin's own tables, applied before `init`.
     const MIGRATIONS: &'static [Migration] = &[];
+    /// The actions of the plugin's operations, each with its default least role.
+    const ACTIONS: &'static [ActionDecl] = &[];
     /// The typed `[plugins.<NAME>]` section; unknown keys must be refused.
     type Config: Serialize + DeserializeOwned + Default + Send + Sync + 'static;
     /// The plugin's operations. `Default` so that the OpenAPI document can be
@@ -106,8 +166,30 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         ctx: &mut PluginContext,
     ) -> impl Future<Output = Result<Self, PluginError>> + Send;
 
-    /// Runs once when the server stops.
+    /// Runs once when the server (or a command) stops.
     fn shutdown(&self) -> impl Future<Output = ()> + Send {
         async {}
+    }
+
+    /// Sees every answered request (route template, status, caller). Runs on
+    /// the request's task after its response is ready: keep it quick.
+    fn on_request(&self, _request: &RequestRecord<'_>) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+
+    /// Sub-commands this plugin adds to `mlx-manager` (offline administration).
+    fn commands() -> Vec<clap::Command> {
+        Vec::new()
+    }
+
+    /// Run the sub-command `name` (one of [`Plugin::commands`]) with its
+    /// arguments, on a plugin initialised for the offline command line.
+    fn run_command(
+        &self,
+        name: &str,
+        _matches: &clap::ArgMatches,
+    ) -> impl Future<Output = Result<(), PluginError>> + Send {
+        let message = format!("plugin `{}` has no command `{name}`", Self::NAME);
+        async move { Err(PluginError::new(message)) }
     }
 }

@@ -4,7 +4,7 @@
 //! request whose credential the installed [`Authenticator`] accepted. The checkers
 //! fail closed: no authenticator in the request's data means 401.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use poem::Request;
 use poem_openapi::{
@@ -32,6 +32,30 @@ pub enum Credential<'a> {
 pub trait Authenticator: Send + Sync + 'static {
     /// Authenticate `credential`. A stream ticket is consumed by this call.
     async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal, ApiError>;
+}
+
+/// Where the security checker leaves the authenticated caller for the request
+/// hook, so that the hook sees the principal without authenticating twice. The
+/// core puts a fresh one in every request's data.
+#[derive(Clone, Default, Debug)]
+pub struct PrincipalSlot(Arc<Mutex<Option<Principal>>>);
+
+impl PrincipalSlot {
+    /// Record the authenticated caller.
+    pub fn set(&self, principal: &Principal) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(principal.clone());
+    }
+
+    /// The caller, once a checker accepted a credential.
+    pub fn get(&self) -> Option<Principal> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
 /// The authenticator installed in the app, put in every request's data by the core.
@@ -141,7 +165,11 @@ async fn authenticate(req: &Request, credential: Credential<'_>) -> poem::Result
         )
         .into());
     };
-    Ok(authenticator.authenticate(credential).await?)
+    let principal = authenticator.authenticate(credential).await?;
+    if let Some(slot) = req.data::<PrincipalSlot>() {
+        slot.set(&principal);
+    }
+    Ok(principal)
 }
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {

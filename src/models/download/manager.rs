@@ -3,6 +3,9 @@
 //! resumed after a restart. `stop` interrupts every task without changing its
 //! record, so the next start-up resumes it.
 
+use mlx_manager_sdk::{Actor, Event, EventBus, Outcome, Target};
+
+use crate::actions::{DOWNLOAD_FAIL, DOWNLOAD_FINISH};
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use futures_util::{
@@ -35,12 +38,19 @@ pub struct DownloadManager {
     ctx: JobContext,
     running: Mutex<HashMap<String, Running>>,
     stop: CancellationToken,
+    events: EventBus,
 }
 
 impl DownloadManager {
     /// A manager downloading from `hub` into `cache`, `concurrent_files` files
     /// of a model at a time. Call [`Self::resume_unfinished`] to resume tasks.
-    pub fn new(db: Db, hub: Arc<HubClient>, cache: HubCache, concurrent_files: usize) -> Arc<Self> {
+    pub fn new(
+        db: Db,
+        hub: Arc<HubClient>,
+        cache: HubCache,
+        concurrent_files: usize,
+        events: EventBus,
+    ) -> Arc<Self> {
         Arc::new(Self {
             ctx: JobContext {
                 db,
@@ -50,6 +60,7 @@ impl DownloadManager {
             },
             running: Mutex::new(HashMap::new()),
             stop: CancellationToken::new(),
+            events,
         })
     }
 
@@ -183,12 +194,24 @@ impl DownloadManager {
             }
             Err(err) => (DownloadStatus::Failed, Some(err.to_string())),
         };
-        match &error {
+        let target = Target::new(
+            "download",
+            Some(task_id.to_owned()),
+            Some(model.to_string()),
+        );
+        let event = match &error {
             Some(e) => {
-                tracing::warn!(task = task_id, model = %model, error = %e, "download failed")
+                tracing::warn!(task = task_id, model = %model, error = %e, "download failed");
+                Event::new(Actor::system(), DOWNLOAD_FAIL, target)
+                    .outcome(Outcome::Failed)
+                    .detail(e.clone())
             }
-            None => tracing::info!(task = task_id, model = %model, "download completed"),
-        }
+            None => {
+                tracing::info!(task = task_id, model = %model, "download completed");
+                Event::new(Actor::system(), DOWNLOAD_FINISH, target)
+            }
+        };
+        self.events.publish(event).await;
         let total = progress.view().total_bytes;
         let recorded_done = if status == DownloadStatus::Completed {
             total

@@ -298,7 +298,13 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
     let hub_client = Arc::new(HubClient::new(&settings).expect("client"));
     let model = ModelId::parse(MODEL).expect("id");
 
-    let first = DownloadManager::new(db.clone(), hub_client.clone(), cache.clone(), 4);
+    let first = DownloadManager::new(
+        db.clone(),
+        hub_client.clone(),
+        cache.clone(),
+        4,
+        mlx_manager::sdk::EventBus::new(),
+    );
     let task = first.start(model.clone()).await.expect("started");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while first
@@ -325,7 +331,13 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
     assert_no_snapshot(&cache.repo_dir(&model));
 
     hub.clear_fault(WEIGHTS);
-    let second = DownloadManager::new(db.clone(), hub_client, cache.clone(), 4);
+    let second = DownloadManager::new(
+        db.clone(),
+        hub_client,
+        cache.clone(),
+        4,
+        mlx_manager::sdk::EventBus::new(),
+    );
     assert_eq!(second.resume_unfinished().await.expect("resumed"), 1);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let done = loop {
