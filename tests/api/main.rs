@@ -12,6 +12,7 @@ mod helpers;
 mod models;
 mod profiles;
 mod real_servers;
+mod roles;
 mod server_program;
 mod servers;
 mod system;
