@@ -69,9 +69,10 @@ pub fn api_service<P: PluginSet>() -> OpenApiService<(CoreApi, P::Api), ()> {
     .license(LicenseObject::new(env!("CARGO_PKG_LICENSE")))
 }
 
-/// The OpenAPI document (JSON) of this build, as committed in `openapi/openapi.json`.
+/// The OpenAPI document (JSON) of this build, as committed in `openapi/openapi.json`
+/// and served at `/openapi.json` (poem-openapi's, tidied by [`crate::openapi`]).
 pub fn openapi_json() -> String {
-    api_service::<DefaultPlugins>().spec()
+    crate::openapi::document(&api_service::<DefaultPlugins>())
 }
 
 /// A built application: the store is open, plugins are initialised, and the
@@ -109,7 +110,8 @@ impl<P: PluginSet> Application<P> {
         let state = AppState::start(settings.clone(), db, data_dir).await?;
 
         let api = api_service::<P>();
-        let spec = api.spec();
+        let spec = crate::openapi::document(&api);
+        let docs = crate::openapi::swagger_ui(&api, &spec);
         let routes = Route::new()
             .at(
                 "/openapi.json",
@@ -119,7 +121,7 @@ impl<P: PluginSet> Application<P> {
                         .body(spec.clone())
                 }),
             )
-            .nest("/docs", api.swagger_ui())
+            .nest("/docs", docs)
             .nest("/", api)
             .data(state.clone())
             .data(ctx.authenticator())

@@ -73,7 +73,7 @@ export type DownloadTask = {
     /**
      * Where it stands.
      */
-    status: DownloadStatus & unknown;
+    status: DownloadStatus;
     /**
      * Percent done, 0 to 100 (one decimal).
      */
@@ -101,7 +101,7 @@ export type HealthReport = {
     /**
      * The verdict.
      */
-    status: HealthStatus & unknown;
+    status: HealthStatus;
     /**
      * Time to the answer.
      */
@@ -146,7 +146,7 @@ export type LocalModel = {
     /**
      * From `config.json`, when readable.
      */
-    characteristics?: ModelCharacteristics & unknown;
+    characteristics?: ModelCharacteristics;
 };
 
 /**
@@ -158,7 +158,7 @@ export type LogEvent = {
     /**
      * `log` or `stopped`.
      */
-    event: LogEventKind & unknown;
+    event: LogEventKind;
     /**
      * The line, for `log`.
      */
@@ -447,7 +447,7 @@ export type Profile = {
     /**
      * The kind of model: mlx-openai-server's `--model-type`.
      */
-    model_type: ModelType & unknown;
+    model_type: ModelType;
     /**
      * Unique port of the server.
      */
@@ -510,7 +510,7 @@ export type Profile = {
     /**
      * The server's log level.
      */
-    log_level: LogLevel & unknown;
+    log_level: LogLevel;
     /**
      * The server's own log file.
      */
@@ -569,7 +569,7 @@ export type ProfileCreate = {
     /**
      * Default `lm`.
      */
-    model_type?: ModelType & unknown;
+    model_type?: ModelType;
     /**
      * 1024..=65535; default: the next free port.
      */
@@ -629,7 +629,7 @@ export type ProfileCreate = {
     /**
      * Default `INFO`.
      */
-    log_level?: LogLevel & unknown;
+    log_level?: LogLevel;
     /**
      * The server's own log file.
      */
@@ -669,7 +669,7 @@ export type ProfileUpdate = {
     /**
      * New model type.
      */
-    model_type?: ModelType & unknown;
+    model_type?: ModelType;
     /**
      * New port.
      */
@@ -729,7 +729,7 @@ export type ProfileUpdate = {
     /**
      * New value.
      */
-    log_level?: LogLevel & unknown;
+    log_level?: LogLevel;
     /**
      * New value, or `null` to clear it.
      */
@@ -790,11 +790,11 @@ export type ServerInfo = {
     /**
      * Life cycle state.
      */
-    state: ServerState & unknown;
+    state: ServerState;
     /**
      * Last known health.
      */
-    health: ServerHealth & unknown;
+    health: ServerHealth;
     /**
      * Seconds since it was started.
      */
@@ -1009,7 +1009,7 @@ export type User = {
     /**
      * Account state.
      */
-    status: UserStatus & unknown;
+    status: UserStatus;
     /**
      * Registration time.
      */
@@ -1046,7 +1046,7 @@ export type UserUpdateRequest = {
     /**
      * Approve, disable or set back to pending.
      */
-    status?: UserStatus & unknown;
+    status?: UserStatus;
 };
 
 /**
