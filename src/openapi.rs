@@ -155,11 +155,11 @@ pub fn collapse_redundant_all_of(node: &mut Json) -> usize {
     let mut collapsed = 0;
     match node {
         Json::Object(members) => {
-            if let Some(index) = redundant_all_of(members) {
-                if let Some((_, Json::Array(all_of))) = members.get_mut(index) {
-                    all_of.truncate(1);
-                    collapsed += 1;
-                }
+            if let Some(index) = redundant_all_of(members)
+                && let Some((_, Json::Array(all_of))) = members.get_mut(index)
+            {
+                all_of.truncate(1);
+                collapsed += 1;
             }
             for (_, value) in members.iter_mut() {
                 collapsed += collapse_redundant_all_of(value);
