@@ -9,6 +9,8 @@
 //!   initialises plugins, composes routes and binds; `run_until_stopped()` serves.
 //! - [`store`]: SurrealDB through the `any` engine, and numbered migrations.
 //! - [`api`]: thin poem-openapi handlers, one file per resource.
+//! - [`openapi`]: the document as served, printed and committed: poem-openapi's,
+//!   with the wrapper around documented references simplified for generators.
 //! - [`profiles`], [`servers`], [`system`]: domain and infrastructure (profiles
 //!   in the store, the model-server supervisor, host facts and login services);
 //!   no HTTP types inside.
@@ -25,6 +27,7 @@ pub mod config;
 pub mod http;
 pub mod migrations;
 pub mod models;
+pub mod openapi;
 pub mod plugins;
 pub mod profiles;
 pub mod servers;

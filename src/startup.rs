@@ -21,7 +21,6 @@ use poem::{
     endpoint::make_sync,
     listener::TcpAcceptor,
     middleware::{CatchPanic, Cors},
-    web::Html,
 };
 use poem_openapi::{LicenseObject, OpenApiService, OperationId};
 
@@ -75,7 +74,8 @@ pub fn api_service<P: PluginSet>() -> OpenApiService<(CoreApi, P::Api), ()> {
     .license(LicenseObject::new(env!("CARGO_PKG_LICENSE")))
 }
 
-/// The OpenAPI document (JSON) of this build, as committed in `openapi/openapi.json`.
+/// The OpenAPI document (JSON) of this build, as committed in `openapi/openapi.json`
+/// and served at `/openapi.json` (poem-openapi's, tidied by [`crate::openapi`]).
 pub fn openapi_json() -> String {
     openapi_document::<DefaultPlugins>()
 }
@@ -86,7 +86,7 @@ pub fn openapi_json() -> String {
 /// ("Action: `servers.control`"); the role-matrix test checks that the handler
 /// enforces that same action.
 pub fn openapi_document<P: PluginSet>() -> String {
-    let spec = api_service::<P>().spec();
+    let spec = crate::openapi::document(&api_service::<P>());
     let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&spec) else {
         return spec;
     };
@@ -277,11 +277,8 @@ impl<P: PluginSet> Application<P> {
 
         let api = api_service::<P>();
         let spec = openapi_document::<P>();
-        // Swagger UI shows the same document as /openapi.json (poem-openapi's page
-        // embeds its own; the password flow needs no OAuth2 redirect page).
-        let swagger = Html(api.swagger_ui_html().replacen(&api.spec(), &spec, 1));
+        let docs = crate::openapi::swagger_ui(&api, &spec);
         let templates = Arc::new(route_templates(&spec));
-        let page = move |_| swagger.clone();
         let routes = Route::new()
             .at(
                 "/openapi.json",
@@ -291,8 +288,7 @@ impl<P: PluginSet> Application<P> {
                         .body(spec.clone())
                 }),
             )
-            .at("/docs", make_sync(page.clone()))
-            .at("/docs/", make_sync(page))
+            .nest("/docs", docs)
             .nest("/", api)
             .data(state.clone())
             .data(boot.authenticator)

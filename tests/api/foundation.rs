@@ -47,6 +47,20 @@ async fn the_docs_page_serves_swagger_ui_with_the_password_flow() {
 }
 
 #[tokio::test]
+async fn the_docs_page_shows_the_served_document_and_has_the_oauth2_redirect_page() {
+    let app = TestApp::spawn().await;
+    let served = app.get("/openapi.json").await.text().await.expect("text");
+    let html = app.get("/docs").await.text().await.expect("html");
+    assert!(
+        html.contains(&served),
+        "Swagger UI embeds the tidied document (mlx_manager::openapi), not poem-openapi's raw one"
+    );
+    let resp = app.get("/docs/oauth-receiver.html").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.text().await.expect("html").contains("oauth2"));
+}
+
+#[tokio::test]
 async fn the_served_document_equals_the_committed_file() {
     let app = TestApp::spawn().await;
     let resp = app.get("/openapi.json").await;

@@ -32,7 +32,10 @@ async fn accounts(app: &TestApp, admin: &str) -> HashMap<&'static str, String> {
     for role in ROLES {
         let email = format!("role-{role}@example.com");
         let (id, _) = app.approved_user(admin, &email).await;
-        assert_eq!(set_role(app, admin, &id, role).await.status(), StatusCode::OK);
+        assert_eq!(
+            set_role(app, admin, &id, role).await.status(),
+            StatusCode::OK
+        );
         emails.insert(role, email);
     }
     emails
@@ -101,7 +104,10 @@ async fn protected_operations(app: &TestApp) -> Vec<Operation> {
                 .filter_map(|p| p["name"].as_str())
                 .collect();
             if !required_query.is_empty() {
-                let q: Vec<String> = required_query.iter().map(|n| format!("{n}=probe")).collect();
+                let q: Vec<String> = required_query
+                    .iter()
+                    .map(|n| format!("{n}=probe"))
+                    .collect();
                 url = format!("{url}?{}", q.join("&"));
             }
             let body = op["requestBody"]["content"]
@@ -125,12 +131,11 @@ async fn every_protected_operation_refuses_exactly_the_roles_below_its_action() 
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let emails = accounts(&app, &admin).await;
-    let defaults: HashMap<String, String> = mlx_manager::startup::declared_actions::<
-        mlx_manager::plugins::DefaultPlugins,
-    >()
-    .into_iter()
-    .map(|d| (d.action.to_string(), d.default_role.to_string()))
-    .collect();
+    let defaults: HashMap<String, String> =
+        mlx_manager::startup::declared_actions::<mlx_manager::plugins::DefaultPlugins>()
+            .into_iter()
+            .map(|d| (d.action.to_string(), d.default_role.to_string()))
+            .collect();
     let ops = protected_operations(&app).await;
     assert!(ops.len() >= 30, "only {} protected operations", ops.len());
     let mut wrong = Vec::new();
@@ -197,10 +202,16 @@ async fn users_carry_a_role_and_is_admin_follows_it() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let me = json(app.get_as(&admin, "/api/auth/me").await).await;
-    assert_eq!((me["role"].as_str(), me["is_admin"].as_bool()), (Some("admin"), Some(true)));
+    assert_eq!(
+        (me["role"].as_str(), me["is_admin"].as_bool()),
+        (Some("admin"), Some(true))
+    );
     let (id, _) = app.approved_user(&admin, "op@example.com").await;
     let user = json(set_role(&app, &admin, &id, "operator").await).await;
-    assert_eq!((user["role"].as_str(), user["is_admin"].as_bool()), (Some("operator"), Some(false)));
+    assert_eq!(
+        (user["role"].as_str(), user["is_admin"].as_bool()),
+        (Some("operator"), Some(false))
+    );
     let path = format!("/api/auth/users/{id}");
     // is_admin false on a non-admin changes nothing; true makes an admin.
     let same = app
@@ -242,7 +253,10 @@ async fn a_demoted_user_loses_the_action_at_the_next_request() {
         .send_as(&token, Method::POST, "/api/profiles", Some(create("a")))
         .await;
     assert_eq!(ok.status(), StatusCode::CREATED);
-    assert_eq!(set_role(&app, &admin, &id, "viewer").await.status(), StatusCode::OK);
+    assert_eq!(
+        set_role(&app, &admin, &id, "viewer").await.status(),
+        StatusCode::OK
+    );
     let refused = app
         .send_as(&token, Method::POST, "/api/profiles", Some(create("b")))
         .await;
@@ -262,7 +276,10 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         let app = TestApp::spawn().await;
         let first = app.admin_token().await;
         let (second_id, _) = app.approved_user(&first, "second@example.com").await;
-        assert_eq!(set_role(&app, &first, &second_id, "admin").await.status(), StatusCode::OK);
+        assert_eq!(
+            set_role(&app, &first, &second_id, "admin").await.status(),
+            StatusCode::OK
+        );
         let second = app.token("second@example.com", PASSWORD).await;
         let me = json(app.get_as(&first, "/api/auth/me").await).await;
         let first_id = me["id"].as_str().expect("id").to_owned();
@@ -321,7 +338,10 @@ async fn new_accounts_get_the_configured_default_role() {
     let me = json(app.get_as(&token, "/api/auth/me").await).await;
     assert_eq!(me["role"], "viewer");
     let first = json(app.get_as(&admin, "/api/auth/me").await).await;
-    assert_eq!(first["role"], "admin", "the first account is always the admin");
+    assert_eq!(
+        first["role"], "admin",
+        "the first account is always the admin"
+    );
     app.shutdown().await;
 }
 
@@ -342,19 +362,34 @@ async fn permissions_config_moves_an_action_to_another_role() {
         json(resp).await["detail"],
         "Requires the operator role (servers.control)"
     );
-    assert_eq!(set_role(&app, &admin, &id, "operator").await.status(), StatusCode::OK);
+    assert_eq!(
+        set_role(&app, &admin, &id, "operator").await.status(),
+        StatusCode::OK
+    );
     let resp = app
         .send_as(&token, Method::POST, "/api/servers/probe/start", None)
         .await;
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "allowed now: the profile is missing");
+    assert_eq!(
+        resp.status(),
+        StatusCode::NOT_FOUND,
+        "allowed now: the profile is missing"
+    );
     app.shutdown().await;
 }
 
 #[tokio::test]
 async fn bad_permissions_or_audit_config_stops_start_up_naming_the_key() {
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("permissions", json!({"servers.contrl": "user"}), "servers.contrl"),
-        ("permissions", json!({"servers.control": "root"}), "servers.control"),
+        (
+            "permissions",
+            json!({"servers.contrl": "user"}),
+            "servers.contrl",
+        ),
+        (
+            "permissions",
+            json!({"servers.control": "root"}),
+            "servers.control",
+        ),
         ("plugins.audit", json!({"retention": "0s"}), "retention"),
         ("plugins.audit", json!({"retention": "soon"}), "retention"),
         ("plugins.audit", json!({"keep": "1d"}), "keep"),

@@ -9,6 +9,12 @@
  *   `onUnauthorized`.
  * - `api.login(email, password)` posts the OAuth2 password grant as a form
  *   (`grant_type=password&username=...&password=...`) and stores the token.
+ * - `serverLogEvents(client, profileId)` and `downloadEvents(client, taskId)`:
+ *   the two `text/event-stream` operations as async iterators of typed events
+ *   that throw `ApiRequestError` when the stream is refused. (The generated
+ *   `streamServerLogs` and `streamDownloadEvents` type each event as an array,
+ *   from the document's `type: array, format: event-stream`, retry a refused
+ *   stream forever by default, and drop the error body.)
  *
  * ```ts
  * import { createApiClient, getMe } from '@mlx-manager/client';
@@ -19,8 +25,13 @@
  */
 
 import { type Client, createClient, createConfig } from './generated/client/index.js';
-import { login as loginOperation, logout as logoutOperation } from './generated/sdk.gen.js';
-import type { ApiError, Token } from './generated/types.gen.js';
+import {
+  login as loginOperation,
+  logout as logoutOperation,
+  streamDownloadEvents,
+  streamServerLogs,
+} from './generated/sdk.gen.js';
+import type { ApiError, DownloadTask, LogEvent, Token } from './generated/types.gen.js';
 
 export * from './generated/index.js';
 export { client as defaultClient } from './generated/client.gen.js';
@@ -131,4 +142,57 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       if (error && response?.status !== 401) throw new ApiRequestError(response?.status ?? 0, error as ApiError);
     },
   };
+}
+
+/**
+ * Wrap a generated event-stream call: no retries, each event as one `T`, and a
+ * refused stream (401, 404...) thrown as `ApiRequestError` with the server's body.
+ */
+async function* events<T>(
+  client: Client,
+  open: (options: {
+    fetch: typeof fetch;
+    sseMaxRetryAttempts: number;
+    onSseError: (error: unknown) => void;
+  }) => Promise<{ stream: AsyncGenerator<unknown> }>,
+): AsyncGenerator<T> {
+  let refused: Response | undefined;
+  let failure: unknown;
+  const base = client.getConfig().fetch ?? globalThis.fetch;
+  const { stream } = await open({
+    fetch: async (input, init) => {
+      const response = await base(input, init);
+      if (!response.ok) refused = response.clone();
+      return response;
+    },
+    sseMaxRetryAttempts: 1,
+    onSseError: (error) => {
+      failure = error;
+    },
+  });
+  for await (const event of stream) yield event as T;
+  if (refused) {
+    const body = (await refused.json().catch(() => undefined)) as Partial<ApiError> | undefined;
+    throw new ApiRequestError(refused.status, body);
+  }
+  if (failure) throw failure;
+}
+
+/**
+ * `GET /api/servers/{profile_id}/logs` (`streamServerLogs`): the last `lines` lines
+ * (default 100), then new ones; ends with a `stopped` event when the server exits
+ * (at once when it does not run).
+ */
+export function serverLogEvents(client: Client, profileId: string, lines?: number): AsyncGenerator<LogEvent> {
+  return events<LogEvent>(client, (sse) =>
+    streamServerLogs({ client, path: { profile_id: profileId }, ...(lines === undefined ? {} : { query: { lines } }), ...sse }),
+  );
+}
+
+/**
+ * `GET /api/models/downloads/{task_id}/events` (`streamDownloadEvents`): the task's
+ * state at once, then every change, ending after a final status.
+ */
+export function downloadEvents(client: Client, taskId: string): AsyncGenerator<DownloadTask> {
+  return events<DownloadTask>(client, (sse) => streamDownloadEvents({ client, path: { task_id: taskId }, ...sse }));
 }

@@ -71,6 +71,8 @@ describe('TypeScript client against a live server', () => {
     assert.equal(data?.email, ADMIN);
   });
 
+  let profileId: string | undefined;
+
   test('create and list a profile', async (t) => {
     const doc = openapiDocument();
     const createId = doc.paths['/api/profiles']?.post?.operationId;
@@ -95,12 +97,55 @@ describe('TypeScript client against a live server', () => {
     assert.equal(profile.model_path, body.model_path);
     assert.equal(profile.port, body.port);
 
+    profileId = profile.id;
+
     const listed = await list({ client: admin.client });
     assert.equal(listed.response.status, 200);
     const profiles = listed.data as { id: string; name: string }[];
     assert.deepEqual(
       profiles.filter((p) => p.id === profile.id).map((p) => p.name),
       [body.name],
+    );
+  });
+
+  test('serverLogEvents yields typed events: the log of a server that does not run ends with `stopped`', async (t) => {
+    if (!profileId) {
+      t.skip('no profile was created');
+      return;
+    }
+    const events: sdk.LogEvent[] = [];
+    for await (const event of sdk.serverLogEvents(admin.client, profileId, 5)) events.push(event);
+    assert.equal(events.at(-1)?.event, 'stopped');
+
+    // The generated function itself streams the same events.
+    const { stream } = await sdk.streamServerLogs({
+      client: admin.client,
+      path: { profile_id: profileId },
+      query: { lines: 5 },
+      sseMaxRetryAttempts: 1,
+    });
+    const raw: unknown[] = [];
+    for await (const event of stream) raw.push(event);
+    assert.deepEqual(raw, events);
+  });
+
+  test('a refused event stream throws ApiRequestError with the server\'s code', async () => {
+    await assert.rejects(
+      async () => {
+        for await (const _ of sdk.serverLogEvents(admin.client, 'no-such-profile')) void _;
+      },
+      (err: unknown) => {
+        assert.ok(err instanceof ApiRequestError);
+        assert.equal(err.status, 404);
+        assert.equal(err.code, 'profile_not_found');
+        return true;
+      },
+    );
+    await assert.rejects(
+      async () => {
+        for await (const _ of sdk.downloadEvents(admin.client, 'no-such-task')) void _;
+      },
+      (err: unknown) => err instanceof ApiRequestError && err.status === 404 && err.code === 'task_not_found',
     );
   });
 

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { CancelDownloadData, CancelDownloadErrors, CancelDownloadResponses, ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteLocalModelData, DeleteLocalModelErrors, DeleteLocalModelResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, GetDownloadData, GetDownloadErrors, GetDownloadResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelConfigData, GetModelConfigErrors, GetModelConfigResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetServiceStatusData, GetServiceStatusErrors, GetServiceStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, InstallServiceData, InstallServiceErrors, InstallServiceResponses, ListActiveDownloadsData, ListActiveDownloadsErrors, ListActiveDownloadsResponses, ListLocalModelsData, ListLocalModelsErrors, ListLocalModelsResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, SearchModelsData, SearchModelsErrors, SearchModelsResponses, StartModelDownloadData, StartModelDownloadErrors, StartModelDownloadResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamDownloadEventsData, StreamDownloadEventsErrors, StreamDownloadEventsResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UninstallServiceData, UninstallServiceErrors, UninstallServiceResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { CancelDownloadData, CancelDownloadErrors, CancelDownloadResponses, ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteLocalModelData, DeleteLocalModelErrors, DeleteLocalModelResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, ExportAuditEventsData, ExportAuditEventsErrors, ExportAuditEventsResponses, GetDownloadData, GetDownloadErrors, GetDownloadResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelConfigData, GetModelConfigErrors, GetModelConfigResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetServiceStatusData, GetServiceStatusErrors, GetServiceStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, InstallServiceData, InstallServiceErrors, InstallServiceResponses, ListActiveDownloadsData, ListActiveDownloadsErrors, ListActiveDownloadsResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListLocalModelsData, ListLocalModelsErrors, ListLocalModelsResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, SearchModelsData, SearchModelsErrors, SearchModelsResponses, StartModelDownloadData, StartModelDownloadErrors, StartModelDownloadResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamAuditEventsData, StreamAuditEventsErrors, StreamAuditEventsResponses, StreamDownloadEventsData, StreamDownloadEventsErrors, StreamDownloadEventsResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UninstallServiceData, UninstallServiceErrors, UninstallServiceResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean> = Options2<TData, ThrowOnError> & {
     /**
@@ -36,6 +36,8 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
  * List profiles
  *
  * Action: `profiles.read`. Ordered by name.
+ *
+ * Least role by default: `viewer`.
  */
 export const listProfiles = <ThrowOnError extends boolean = false>(options?: Options<ListProfilesData, ThrowOnError>) => (options?.client ?? client).get<ListProfilesResponses, ListProfilesErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -50,6 +52,8 @@ export const listProfiles = <ThrowOnError extends boolean = false>(options?: Opt
  * `name_taken` "Profile name already exists", `port_taken` "Port already in use
  * by another profile"; 422 `invalid_profile` (the message names the field),
  * `invalid_body`.
+ *
+ * Least role by default: `user`.
  */
 export const createProfile = <ThrowOnError extends boolean = false>(options: Options<CreateProfileData, ThrowOnError>) => (options.client ?? client).post<CreateProfileResponses, CreateProfileErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -66,6 +70,8 @@ export const createProfile = <ThrowOnError extends boolean = false>(options: Opt
  *
  * Action: `profiles.read`. The lowest port at or above `[servers] port_start`
  * that no profile uses (gaps are filled).
+ *
+ * Least role by default: `viewer`.
  */
 export const getNextPort = <ThrowOnError extends boolean = false>(options?: Options<GetNextPortData, ThrowOnError>) => (options?.client ?? client).get<GetNextPortResponses, GetNextPortErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -79,6 +85,8 @@ export const getNextPort = <ThrowOnError extends boolean = false>(options?: Opti
  * Action: `profiles.write`. A running server of this profile is stopped
  * first, and its login service (if installed) removed. Errors: 404; 503 when
  * the login service cannot be removed.
+ *
+ * Least role by default: `user`.
  */
 export const deleteProfile = <ThrowOnError extends boolean = false>(options: Options<DeleteProfileData, ThrowOnError>) => (options.client ?? client).delete<DeleteProfileResponses, DeleteProfileErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -90,6 +98,8 @@ export const deleteProfile = <ThrowOnError extends boolean = false>(options: Opt
  * Get a profile
  *
  * Action: `profiles.read`. Errors: 404 `profile_not_found` "Profile not found".
+ *
+ * Least role by default: `viewer`.
  */
 export const getProfile = <ThrowOnError extends boolean = false>(options: Options<GetProfileData, ThrowOnError>) => (options.client ?? client).get<GetProfileResponses, GetProfileErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -104,6 +114,8 @@ export const getProfile = <ThrowOnError extends boolean = false>(options: Option
  * clears an optional field. A running server keeps its old settings until it
  * is restarted. Errors: 404; 409 as for create, and `service_installed` when
  * renaming a profile whose login service is installed; 422.
+ *
+ * Least role by default: `user`.
  */
 export const updateProfile = <ThrowOnError extends boolean = false>(options: Options<UpdateProfileData, ThrowOnError>) => (options.client ?? client).put<UpdateProfileResponses, UpdateProfileErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -120,6 +132,8 @@ export const updateProfile = <ThrowOnError extends boolean = false>(options: Opt
  *
  * Action: `profiles.write`. A copy named `new_name`, on the next free port,
  * with `auto_start` off. Errors: 404; 409 `name_taken`; 422.
+ *
+ * Least role by default: `user`.
  */
 export const duplicateProfile = <ThrowOnError extends boolean = false>(options: Options<DuplicateProfileData, ThrowOnError>) => (options.client ?? client).post<DuplicateProfileResponses, DuplicateProfileErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -132,6 +146,8 @@ export const duplicateProfile = <ThrowOnError extends boolean = false>(options: 
  *
  * Action: `servers.read`. Memory and CPU are summed over each server's process
  * tree (CPU reads 0 on the first listing).
+ *
+ * Least role by default: `viewer`.
  */
 export const listServers = <ThrowOnError extends boolean = false>(options?: Options<ListServersData, ThrowOnError>) => (options?.client ?? client).get<ListServersResponses, ListServersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -149,6 +165,8 @@ export const listServers = <ThrowOnError extends boolean = false>(options?: Opti
  * `already_running`; 409 `start_failed` when it exits within `[servers]
  * start_grace` or is not healthy in time, with the last 2000 characters of its
  * log in `detail`.
+ *
+ * Least role by default: `user`.
  */
 export const startServer = <ThrowOnError extends boolean = false>(options: Options<StartServerData, ThrowOnError>) => (options.client ?? client).post<StartServerResponses, StartServerErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -162,6 +180,8 @@ export const startServer = <ThrowOnError extends boolean = false>(options: Optio
  * Action: `servers.control`. SIGTERM to its process group, SIGKILL after
  * `[servers] stop_timeout`; `force=true` sends SIGKILL at once. Errors: 404
  * `server_not_running` "Server not running".
+ *
+ * Least role by default: `user`.
  */
 export const stopServer = <ThrowOnError extends boolean = false>(options: Options<StopServerData, ThrowOnError>) => (options.client ?? client).post<StopServerResponses, StopServerErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -174,6 +194,8 @@ export const stopServer = <ThrowOnError extends boolean = false>(options: Option
  *
  * Action: `servers.control`. Stops it if it runs, then starts it as `start`
  * does. Errors: as for `start`.
+ *
+ * Least role by default: `user`.
  */
 export const restartServer = <ThrowOnError extends boolean = false>(options: Options<RestartServerData, ThrowOnError>) => (options.client ?? client).post<RestartServerResponses, RestartServerErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -187,6 +209,8 @@ export const restartServer = <ThrowOnError extends boolean = false>(options: Opt
  * Action: `servers.read`. Probes `GET /v1/models` now (timeout `[servers]
  * health_timeout`); `stopped` when it does not run. Errors: 404
  * `profile_not_found`.
+ *
+ * Least role by default: `viewer`.
  */
 export const getServerHealth = <ThrowOnError extends boolean = false>(options: Options<GetServerHealthData, ThrowOnError>) => (options.client ?? client).get<GetServerHealthResponses, GetServerHealthErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -199,6 +223,8 @@ export const getServerHealth = <ThrowOnError extends boolean = false>(options: O
  *
  * Action: `servers.read`. Whether it runs, and how its last run ended (exit
  * code, failure). Errors: 404 `profile_not_found`.
+ *
+ * Least role by default: `viewer`.
  */
 export const getServerStatus = <ThrowOnError extends boolean = false>(options: Options<GetServerStatusData, ThrowOnError>) => (options.client ?? client).get<GetServerStatusResponses, GetServerStatusErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -216,6 +242,8 @@ export const getServerStatus = <ThrowOnError extends boolean = false>(options: O
  * Accepts a bearer token or a single-use `?ticket=` from
  * `POST /api/auth/stream-ticket`. Errors: 404 `profile_not_found`; 422 bad
  * `lines`.
+ *
+ * Least role by default: `viewer`.
  */
 export const streamServerLogs = <ThrowOnError extends boolean = false>(options: Options<StreamServerLogsData, ThrowOnError>) => (options.client ?? client).sse.get<StreamServerLogsResponses, StreamServerLogsErrors, ThrowOnError>({
     security: [
@@ -236,6 +264,8 @@ export const streamServerLogs = <ThrowOnError extends boolean = false>(options: 
  *
  * Action: `system.read`. Total, available and used memory, and the budget
  * recommended for MLX models.
+ *
+ * Least role by default: `viewer`.
  */
 export const getSystemMemory = <ThrowOnError extends boolean = false>(options?: Options<GetSystemMemoryData, ThrowOnError>) => (options?.client ?? client).get<GetSystemMemoryResponses, GetSystemMemoryErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -251,6 +281,8 @@ export const getSystemMemory = <ThrowOnError extends boolean = false>(options?: 
  * program: `mlx-openai-server X.Y.Z` when that is what `--version` says,
  * else that output's first line. The program's version is learned once per
  * program file (path and modification time) and shapes its command.
+ *
+ * Least role by default: `viewer`.
  */
 export const getSystemInfo = <ThrowOnError extends boolean = false>(options?: Options<GetSystemInfoData, ThrowOnError>) => (options?.client ?? client).get<GetSystemInfoResponses, GetSystemInfoErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -264,6 +296,8 @@ export const getSystemInfo = <ThrowOnError extends boolean = false>(options?: Op
  * Action: `system.service`. Unloads it (`launchctl bootout` / `systemctl --user
  * disable --now`) and deletes its file. Errors: 404 `profile_not_found`,
  * `service_not_installed`; 501; 503 as for install.
+ *
+ * Least role by default: `user`.
  */
 export const uninstallService = <ThrowOnError extends boolean = false>(options: Options<UninstallServiceData, ThrowOnError>) => (options.client ?? client).delete<UninstallServiceResponses, UninstallServiceErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -277,6 +311,8 @@ export const uninstallService = <ThrowOnError extends boolean = false>(options: 
  * Action: `system.read`. Whether its file is installed, whether launchd /
  * systemd reports it running, and its pid. Errors: 404 `profile_not_found`;
  * 501; 503 as for install.
+ *
+ * Least role by default: `viewer`.
  */
 export const getServiceStatus = <ThrowOnError extends boolean = false>(options: Options<GetServiceStatusData, ThrowOnError>) => (options.client ?? client).get<GetServiceStatusResponses, GetServiceStatusErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -298,6 +334,8 @@ export const getServiceStatus = <ThrowOnError extends boolean = false>(options: 
  * `service_manager_unavailable` / `service_manager_failed` when `launchctl` or
  * `systemctl` is missing or refuses, `program_not_found` when the server program
  * is not on `PATH`.
+ *
+ * Least role by default: `user`.
  */
 export const installService = <ThrowOnError extends boolean = false>(options: Options<InstallServiceData, ThrowOnError>) => (options.client ?? client).post<InstallServiceResponses, InstallServiceErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -316,6 +354,8 @@ export const installService = <ThrowOnError extends boolean = false>(options: Op
  * or `max_size_gb` out of range is 422 `invalid_parameter`. A failing Hub is
  * 502 `hub_error` (never an empty list); with `[hub] offline = true` the Hub
  * is never called and the answer is 503 `hub_offline`.
+ *
+ * Least role by default: `viewer`.
  */
 export const searchModels = <ThrowOnError extends boolean = false>(options?: Options<SearchModelsData, ThrowOnError>) => (options?.client ?? client).get<SearchModelsResponses, SearchModelsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -330,6 +370,8 @@ export const searchModels = <ThrowOnError extends boolean = false>(options?: Opt
  * cache (`[paths] hf_cache`), by id: the snapshot `refs/main` names (else
  * the newest), its size, and its `config.json` characteristics. Downloads in
  * progress are not listed.
+ *
+ * Least role by default: `viewer`.
  */
 export const listLocalModels = <ThrowOnError extends boolean = false>(options?: Options<ListLocalModelsData, ThrowOnError>) => (options?.client ?? client).get<ListLocalModelsResponses, ListLocalModelsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -348,6 +390,8 @@ export const listLocalModels = <ThrowOnError extends boolean = false>(options?: 
  * are continued with range requests after an interruption or a restart.
  * A malformed id is 422 `invalid_model_id`; offline, 503 `hub_offline`.
  * Hub errors (unknown or gated model) fail the task, not this request.
+ *
+ * Least role by default: `user`.
  */
 export const startModelDownload = <ThrowOnError extends boolean = false>(options: Options<StartModelDownloadData, ThrowOnError>) => (options.client ?? client).post<StartModelDownloadResponses, StartModelDownloadErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -363,6 +407,8 @@ export const startModelDownload = <ThrowOnError extends boolean = false>(options
  * List running downloads
  *
  * Action: `models.read`. Tasks that are pending or downloading, oldest first.
+ *
+ * Least role by default: `viewer`.
  */
 export const listActiveDownloads = <ThrowOnError extends boolean = false>(options?: Options<ListActiveDownloadsData, ThrowOnError>) => (options?.client ?? client).get<ListActiveDownloadsResponses, ListActiveDownloadsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -377,6 +423,8 @@ export const listActiveDownloads = <ThrowOnError extends boolean = false>(option
  * removes its partial files (and the model's directory when it holds no
  * earlier snapshot) before answering 204. A task that has already ended is
  * left as it is (still 204). 404 `task_not_found`.
+ *
+ * Least role by default: `user`.
  */
 export const cancelDownload = <ThrowOnError extends boolean = false>(options: Options<CancelDownloadData, ThrowOnError>) => (options.client ?? client).delete<CancelDownloadResponses, CancelDownloadErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -389,6 +437,8 @@ export const cancelDownload = <ThrowOnError extends boolean = false>(options: Op
  *
  * Action: `models.read`. The task's status and progress (live while it
  * runs, from the store afterwards). 404 `task_not_found`.
+ *
+ * Least role by default: `viewer`.
  */
 export const getDownload = <ThrowOnError extends boolean = false>(options: Options<GetDownloadData, ThrowOnError>) => (options.client ?? client).get<GetDownloadResponses, GetDownloadErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -404,6 +454,8 @@ export const getDownload = <ThrowOnError extends boolean = false>(options: Optio
  * ending after a final status (`completed`, `failed`, `cancelled`) or when
  * the server shuts down. Accepts a bearer token or a single-use `?ticket=`
  * (for `EventSource`). 404 `task_not_found`.
+ *
+ * Least role by default: `viewer`.
  */
 export const streamDownloadEvents = <ThrowOnError extends boolean = false>(options: Options<StreamDownloadEventsData, ThrowOnError>) => (options.client ?? client).sse.get<StreamDownloadEventsResponses, StreamDownloadEventsErrors, ThrowOnError>({
     security: [
@@ -427,6 +479,8 @@ export const streamDownloadEvents = <ThrowOnError extends boolean = false>(optio
  * (`org%2Fname`) or as two path segments (`/api/models/org/name`).
  * 404 "Model not found"; 409 `model_in_use` while a running server uses it,
  * 409 `download_in_progress` while it is being downloaded; 422 bad id.
+ *
+ * Least role by default: `user`.
  */
 export const deleteLocalModel = <ThrowOnError extends boolean = false>(options: Options<DeleteLocalModelData, ThrowOnError>) => (options.client ?? client).delete<DeleteLocalModelResponses, DeleteLocalModelErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -441,10 +495,68 @@ export const deleteLocalModel = <ThrowOnError extends boolean = false>(options: 
  * context length, sizes, quantisation, vision). The id may be percent-encoded
  * or two path segments. 404 `model_not_found` when the model is not local,
  * `config_not_found` when it has no readable `config.json`; 422 bad id.
+ *
+ * Least role by default: `viewer`.
  */
 export const getModelConfig = <ThrowOnError extends boolean = false>(options: Options<GetModelConfigData, ThrowOnError>) => (options.client ?? client).get<GetModelConfigResponses, GetModelConfigErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
     url: '/api/models/config/{model_id}',
+    ...options
+});
+
+/**
+ * List audit events
+ *
+ * Action: `audit.read`. Newest first, `limit` (1 to 500, default 100) at a
+ * time; pass the answer's `next_cursor` as `cursor` for the next page (pages
+ * never repeat or skip an event). `actor` is a user id or email; `since` is
+ * inclusive, `until` exclusive (RFC 3339). Errors: 422 `invalid_filter`.
+ *
+ * Least role by default: `admin`.
+ */
+export const listAuditEvents = <ThrowOnError extends boolean = false>(options?: Options<ListAuditEventsData, ThrowOnError>) => (options?.client ?? client).get<ListAuditEventsResponses, ListAuditEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/audit/events',
+    ...options
+});
+
+/**
+ * Export audit events
+ *
+ * Action: `audit.read`. Every event matching the filters of
+ * `listAuditEvents`, newest first, as JSON Lines (`application/x-ndjson`),
+ * streamed. Errors: 422 `invalid_filter`.
+ *
+ * Least role by default: `admin`.
+ */
+export const exportAuditEvents = <ThrowOnError extends boolean = false>(options?: Options<ExportAuditEventsData, ThrowOnError>) => (options?.client ?? client).get<ExportAuditEventsResponses, ExportAuditEventsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/audit/events/export',
+    ...options
+});
+
+/**
+ * Follow audit events
+ *
+ * Action: `audit.read`. `text/event-stream` of events as they are written
+ * (each event's data is an `AuditEvent`). Accepts a bearer token or a
+ * single-use `?ticket=` from `POST /api/auth/stream-ticket`. A viewer that
+ * falls more than 1024 events behind is disconnected (list the gap with
+ * `listAuditEvents`).
+ *
+ * Least role by default: `admin`.
+ */
+export const streamAuditEvents = <ThrowOnError extends boolean = false>(options?: Options<StreamAuditEventsData, ThrowOnError>) => (options?.client ?? client).sse.get<StreamAuditEventsResponses, StreamAuditEventsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        {
+            in: 'query',
+            name: 'ticket',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/audit/events/stream',
     ...options
 });
 
@@ -490,8 +602,10 @@ export const login = <ThrowOnError extends boolean = false>(options: Options<Log
 /**
  * Log out
  *
- * Any approved user. Revokes the token used for this call; other tokens of
+ * Action: `auth.self`. Revokes the token used for this call; other tokens of
  * the user keep working.
+ *
+ * Least role by default: `viewer`.
  */
 export const logout = <ThrowOnError extends boolean = false>(options?: Options<LogoutData, ThrowOnError>) => (options?.client ?? client).post<LogoutResponses, LogoutErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -502,7 +616,9 @@ export const logout = <ThrowOnError extends boolean = false>(options?: Options<L
 /**
  * The caller's account
  *
- * Any approved user.
+ * Action: `auth.self`.
+ *
+ * Least role by default: `viewer`.
  */
 export const getMe = <ThrowOnError extends boolean = false>(options?: Options<GetMeData, ThrowOnError>) => (options?.client ?? client).get<GetMeResponses, GetMeErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -513,9 +629,11 @@ export const getMe = <ThrowOnError extends boolean = false>(options?: Options<Ge
 /**
  * Change the caller's password
  *
- * Any approved user. Every earlier token of the user stops working, including
+ * Action: `auth.self`. Every earlier token of the user stops working, including
  * the one used for this call: use the returned token from now on. Errors: 422
  * `wrong_current_password`, `invalid_password`.
+ *
+ * Least role by default: `viewer`.
  */
 export const changeMyPassword = <ThrowOnError extends boolean = false>(options: Options<ChangeMyPasswordData, ThrowOnError>) => (options.client ?? client).put<ChangeMyPasswordResponses, ChangeMyPasswordErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -530,10 +648,12 @@ export const changeMyPassword = <ThrowOnError extends boolean = false>(options: 
 /**
  * Mint a stream ticket
  *
- * Any approved user. A short-lived (60 s by default), single-use ticket that
+ * Action: `auth.self`. A short-lived (60 s by default), single-use ticket that
  * authenticates one `text/event-stream` request as `?ticket=`, for clients
  * such as a browser's `EventSource` that cannot send headers. It keeps the
  * long-lived token out of URLs. Logging out the token that minted it voids it.
+ *
+ * Least role by default: `viewer`.
  */
 export const createStreamTicket = <ThrowOnError extends boolean = false>(options?: Options<CreateStreamTicketData, ThrowOnError>) => (options?.client ?? client).post<CreateStreamTicketResponses, CreateStreamTicketErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -545,6 +665,8 @@ export const createStreamTicket = <ThrowOnError extends boolean = false>(options
  * List users
  *
  * Action: `users.manage`. Newest first, optionally only those of one status.
+ *
+ * Least role by default: `admin`.
  */
 export const listUsers = <ThrowOnError extends boolean = false>(options?: Options<ListUsersData, ThrowOnError>) => (options?.client ?? client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -556,6 +678,8 @@ export const listUsers = <ThrowOnError extends boolean = false>(options?: Option
  * Count pending users
  *
  * Action: `users.manage`.
+ *
+ * Least role by default: `admin`.
  */
 export const countPendingUsers = <ThrowOnError extends boolean = false>(options?: Options<CountPendingUsersData, ThrowOnError>) => (options?.client ?? client).get<CountPendingUsersResponses, CountPendingUsersErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -568,6 +692,8 @@ export const countPendingUsers = <ThrowOnError extends boolean = false>(options?
  *
  * Action: `users.manage`. Errors: 404 `user_not_found`; 400 `last_admin`
  * "Cannot delete last admin".
+ *
+ * Least role by default: `admin`.
  */
 export const deleteUser = <ThrowOnError extends boolean = false>(options: Options<DeleteUserData, ThrowOnError>) => (options.client ?? client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -578,11 +704,14 @@ export const deleteUser = <ThrowOnError extends boolean = false>(options: Option
 /**
  * Update a user
  *
- * Action: `users.manage`. Change email, admin flag or status. The first
+ * Action: `users.manage`. Change email, role (or the older `is_admin` flag)
+ * or status; 422 `role_conflict` when `role` and `is_admin` disagree. The first
  * approval records `approved_at` and `approved_by`. No change may leave the
  * system without an approved admin, whoever makes it: 400 `last_admin` "Cannot
  * remove last admin" (demotion) or "Cannot disable last active admin". Errors:
  * 404 `user_not_found`; 409 `email_taken`; 422 `invalid_email`.
+ *
+ * Least role by default: `admin`.
  */
 export const updateUser = <ThrowOnError extends boolean = false>(options: Options<UpdateUserData, ThrowOnError>) => (options.client ?? client).put<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
@@ -599,6 +728,8 @@ export const updateUser = <ThrowOnError extends boolean = false>(options: Option
  *
  * Action: `users.manage`. The user's earlier tokens stop working. Errors: 404
  * `user_not_found`; 422 `invalid_password`.
+ *
+ * Least role by default: `admin`.
  */
 export const resetUserPassword = <ThrowOnError extends boolean = false>(options: Options<ResetUserPasswordData, ThrowOnError>) => (options.client ?? client).post<ResetUserPasswordResponses, ResetUserPasswordErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],

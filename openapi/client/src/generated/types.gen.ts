@@ -24,6 +24,106 @@ export type ApiError = {
 };
 
 /**
+ * AuditActor
+ *
+ * Who acted.
+ */
+export type AuditActor = {
+    /**
+     * The user's id.
+     */
+    id?: string;
+    /**
+     * The user's email.
+     */
+    email?: string;
+    /**
+     * The user's role then.
+     */
+    role?: string;
+    /**
+     * `password`, `token`, `api_key`, `ticket`, `cli` or `system`.
+     */
+    via: string;
+};
+
+/**
+ * AuditEvent
+ *
+ * One audit event. Never holds a password, token, key or request body.
+ */
+export type AuditEvent = {
+    /**
+     * Opaque, time-ordered id.
+     */
+    id: string;
+    /**
+     * When it happened.
+     */
+    time: string;
+    /**
+     * Who did it.
+     */
+    actor: AuditActor;
+    /**
+     * What happened: `auth.login`, `profile.create`, `request.denied`...
+     */
+    action: string;
+    /**
+     * To what.
+     */
+    target: AuditTarget;
+    /**
+     * `ok`, `denied` or `failed`.
+     */
+    outcome: string;
+    /**
+     * The client's address.
+     */
+    address?: string;
+    /**
+     * A short sentence.
+     */
+    detail?: string;
+};
+
+/**
+ * AuditPage
+ *
+ * A page of events.
+ */
+export type AuditPage = {
+    /**
+     * Newest first.
+     */
+    events: Array<AuditEvent>;
+    /**
+     * Pass as `cursor` for the next (older) page; `null` on the last page.
+     */
+    next_cursor?: string | null;
+};
+
+/**
+ * AuditTarget
+ *
+ * What was acted on.
+ */
+export type AuditTarget = {
+    /**
+     * `user`, `profile`, `server`, `download`, `model`, `service`, `route`.
+     */
+    kind: string;
+    /**
+     * Its id.
+     */
+    id?: string;
+    /**
+     * Its name (an email, a profile name, a model id, `METHOD /route`).
+     */
+    name?: string;
+};
+
+/**
  * DownloadRequest
  *
  * A download request.
@@ -73,7 +173,7 @@ export type DownloadTask = {
     /**
      * Where it stands.
      */
-    status: DownloadStatus & unknown;
+    status: DownloadStatus;
     /**
      * Percent done, 0 to 100 (one decimal).
      */
@@ -101,7 +201,7 @@ export type HealthReport = {
     /**
      * The verdict.
      */
-    status: HealthStatus & unknown;
+    status: HealthStatus;
     /**
      * Time to the answer.
      */
@@ -146,7 +246,7 @@ export type LocalModel = {
     /**
      * From `config.json`, when readable.
      */
-    characteristics?: ModelCharacteristics & unknown;
+    characteristics?: ModelCharacteristics;
 };
 
 /**
@@ -158,7 +258,7 @@ export type LogEvent = {
     /**
      * `log` or `stopped`.
      */
-    event: LogEventKind & unknown;
+    event: LogEventKind;
     /**
      * The line, for `log`.
      */
@@ -447,7 +547,7 @@ export type Profile = {
     /**
      * The kind of model: mlx-openai-server's `--model-type`.
      */
-    model_type: ModelType & unknown;
+    model_type: ModelType;
     /**
      * Unique port of the server.
      */
@@ -510,7 +610,7 @@ export type Profile = {
     /**
      * The server's log level.
      */
-    log_level: LogLevel & unknown;
+    log_level: LogLevel;
     /**
      * The server's own log file.
      */
@@ -569,7 +669,7 @@ export type ProfileCreate = {
     /**
      * Default `lm`.
      */
-    model_type?: ModelType & unknown;
+    model_type?: ModelType;
     /**
      * 1024..=65535; default: the next free port.
      */
@@ -629,7 +729,7 @@ export type ProfileCreate = {
     /**
      * Default `INFO`.
      */
-    log_level?: LogLevel & unknown;
+    log_level?: LogLevel;
     /**
      * The server's own log file.
      */
@@ -669,7 +769,7 @@ export type ProfileUpdate = {
     /**
      * New model type.
      */
-    model_type?: ModelType & unknown;
+    model_type?: ModelType;
     /**
      * New port.
      */
@@ -729,7 +829,7 @@ export type ProfileUpdate = {
     /**
      * New value.
      */
-    log_level?: LogLevel & unknown;
+    log_level?: LogLevel;
     /**
      * New value, or `null` to clear it.
      */
@@ -761,6 +861,11 @@ export type RegisterRequest = {
 };
 
 /**
+ * A user's role, in order: each may do everything the ones before it may.
+ */
+export type Role = 'viewer' | 'user' | 'operator' | 'admin';
+
+/**
  * The last known health of a running server (checked every 15 s).
  */
 export type ServerHealth = 'healthy' | 'unhealthy' | 'unknown';
@@ -790,11 +895,11 @@ export type ServerInfo = {
     /**
      * Life cycle state.
      */
-    state: ServerState & unknown;
+    state: ServerState;
     /**
      * Last known health.
      */
-    health: ServerHealth & unknown;
+    health: ServerHealth;
     /**
      * Seconds since it was started.
      */
@@ -1003,13 +1108,17 @@ export type User = {
      */
     email: string;
     /**
-     * Administrator.
+     * The user's role: `viewer` < `user` < `operator` < `admin`.
+     */
+    role: Role;
+    /**
+     * Administrator: exactly `role == "admin"` (kept for older clients).
      */
     is_admin: boolean;
     /**
      * Account state.
      */
-    status: UserStatus & unknown;
+    status: UserStatus;
     /**
      * Registration time.
      */
@@ -1040,13 +1149,18 @@ export type UserUpdateRequest = {
      */
     email?: string;
     /**
-     * Grant or remove admin rights.
+     * New role.
+     */
+    role?: Role;
+    /**
+     * `true`: make admin; `false` on an admin: make user (no change for
+     * others). Must agree with `role` when both are sent.
      */
     is_admin?: boolean;
     /**
      * Approve, disable or set back to pending.
      */
-    status?: UserStatus & unknown;
+    status?: UserStatus;
 };
 
 /**
@@ -3034,6 +3148,248 @@ export type GetModelConfigResponses = {
 };
 
 export type GetModelConfigResponse = GetModelConfigResponses[keyof GetModelConfigResponses];
+
+export type ListAuditEventsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * A user id or email.
+         */
+        actor?: string;
+        /**
+         * An action, such as `auth.login`.
+         */
+        action?: string;
+        /**
+         * `ok`, `denied` or `failed`.
+         */
+        outcome?: string;
+        /**
+         * Events at or after this time.
+         */
+        since?: string;
+        /**
+         * Events before this time.
+         */
+        until?: string;
+        /**
+         * Events per page, 1 to 500.
+         */
+        limit?: number;
+        /**
+         * `next_cursor` of the previous page.
+         */
+        cursor?: string;
+    };
+    url: '/api/audit/events';
+};
+
+export type ListAuditEventsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ListAuditEventsError = ListAuditEventsErrors[keyof ListAuditEventsErrors];
+
+export type ListAuditEventsResponses = {
+    200: AuditPage;
+};
+
+export type ListAuditEventsResponse = ListAuditEventsResponses[keyof ListAuditEventsResponses];
+
+export type ExportAuditEventsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * A user id or email.
+         */
+        actor?: string;
+        /**
+         * An action, such as `auth.login`.
+         */
+        action?: string;
+        /**
+         * `ok`, `denied` or `failed`.
+         */
+        outcome?: string;
+        /**
+         * Events at or after this time.
+         */
+        since?: string;
+        /**
+         * Events before this time.
+         */
+        until?: string;
+    };
+    url: '/api/audit/events/export';
+};
+
+export type ExportAuditEventsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ExportAuditEventsError = ExportAuditEventsErrors[keyof ExportAuditEventsErrors];
+
+export type ExportAuditEventsResponses = {
+    /**
+     * The matching events, newest first, one JSON object per line.
+     */
+    200: Blob | File;
+};
+
+export type ExportAuditEventsResponse = ExportAuditEventsResponses[keyof ExportAuditEventsResponses];
+
+export type StreamAuditEventsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/audit/events/stream';
+};
+
+export type StreamAuditEventsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type StreamAuditEventsError = StreamAuditEventsErrors[keyof StreamAuditEventsErrors];
+
+export type StreamAuditEventsResponses = {
+    200: Array<AuditEvent>;
+};
+
+export type StreamAuditEventsResponse = StreamAuditEventsResponses[keyof StreamAuditEventsResponses];
 
 export type RegisterData = {
     body: RegisterRequestWritable;

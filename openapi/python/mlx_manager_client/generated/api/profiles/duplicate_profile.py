@@ -1,0 +1,252 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.api_error import ApiError
+from ...models.profile import Profile
+from ...types import UNSET, Response
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    new_name: str,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["new_name"] = new_name
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/profiles/{id}/duplicate".format(
+            id=quote(str(id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ApiError | Profile | None:
+    if response.status_code == 201:
+        response_201 = Profile.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = ApiError.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ApiError.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ApiError.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ApiError.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ApiError.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = ApiError.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ApiError.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 500:
+        response_500 = ApiError.from_dict(response.json())
+
+        return response_500
+
+    if response.status_code == 501:
+        response_501 = ApiError.from_dict(response.json())
+
+        return response_501
+
+    if response.status_code == 502:
+        response_502 = ApiError.from_dict(response.json())
+
+        return response_502
+
+    if response.status_code == 503:
+        response_503 = ApiError.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ApiError | Profile]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    new_name: str,
+) -> Response[ApiError | Profile]:
+    """Duplicate a profile
+
+     Action: `profiles.write`. A copy named `new_name`, on the next free port,
+    with `auto_start` off. Errors: 404; 409 `name_taken`; 422.
+
+    Least role by default: `user`.
+
+    Args:
+        id (str):
+        new_name (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ApiError | Profile]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        new_name=new_name,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    new_name: str,
+) -> ApiError | Profile | None:
+    """Duplicate a profile
+
+     Action: `profiles.write`. A copy named `new_name`, on the next free port,
+    with `auto_start` off. Errors: 404; 409 `name_taken`; 422.
+
+    Least role by default: `user`.
+
+    Args:
+        id (str):
+        new_name (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ApiError | Profile
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        new_name=new_name,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    new_name: str,
+) -> Response[ApiError | Profile]:
+    """Duplicate a profile
+
+     Action: `profiles.write`. A copy named `new_name`, on the next free port,
+    with `auto_start` off. Errors: 404; 409 `name_taken`; 422.
+
+    Least role by default: `user`.
+
+    Args:
+        id (str):
+        new_name (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ApiError | Profile]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        new_name=new_name,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    new_name: str,
+) -> ApiError | Profile | None:
+    """Duplicate a profile
+
+     Action: `profiles.write`. A copy named `new_name`, on the next free port,
+    with `auto_start` off. Errors: 404; 409 `name_taken`; 422.
+
+    Least role by default: `user`.
+
+    Args:
+        id (str):
+        new_name (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ApiError | Profile
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            new_name=new_name,
+        )
+    ).parsed
