@@ -4,6 +4,7 @@
 // Helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod audit;
 mod auth;
 mod cli;
 mod fake_hub;
