@@ -3,10 +3,13 @@
 //!
 //! Architecture map (the README has the same words):
 //!
-//! - [`cli`]: `serve` | `openapi` | `config check` | `user ...` (offline admin).
+//! - [`cli`]: `serve` | `openapi` | `config check` | `service ...`, plus the
+//!   commands plugins contribute (the auth plugin's `user ...`).
+//! - [`actions`]: the core's actions (with default roles) and event names.
 //! - [`config`]: one typed tree: defaults -> `config.toml` -> `MLX_MANAGER_*` env.
-//! - [`startup`]: `Application::build(config)` opens the store, runs migrations,
-//!   initialises plugins, composes routes and binds; `run_until_stopped()` serves.
+//! - [`startup`]: one bootstrap (data dir, store, every migration, permissions,
+//!   plugins) shared by `serve` and the CLI; `Application::build(config)` then
+//!   composes routes with the plugins' request hooks and binds.
 //! - [`store`]: SurrealDB through the `any` engine, and numbered migrations.
 //! - [`api`]: thin poem-openapi handlers, one file per resource.
 //! - [`openapi`]: the document as served, printed and committed: poem-openapi's,
@@ -16,8 +19,8 @@
 //!   no HTTP types inside.
 //! - [`models`]: Hugging Face Hub search, resumable downloads into the hub cache,
 //!   the local model library. Domain code, no HTTP types.
-//! - [`plugins`]: compile-time composition of plugin crates (`plugins/*`); the
-//!   contract they implement is `mlx_manager_sdk`.
+//! - [`plugins`]: the composition root: plugin sets of up to eight crates
+//!   (`plugins/*`); the contract they implement is `mlx_manager_sdk`.
 //! - [`http`]: body limit, JSON errors for the framework's own failures, request logs.
 
 pub mod actions;

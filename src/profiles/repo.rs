@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
     Db,
-    store::{is_unique_violation, record_key},
+    store::{is_retryable, is_unique_violation, record_key},
 };
 use surrealdb::types::{RecordId, SurrealValue, Value};
 
@@ -268,16 +268,25 @@ impl Profiles {
 
     /// Apply a partial update; every resulting value is checked again.
     pub async fn update(&self, id: &str, patch: ProfilePatch) -> Result<Profile, ProfileError> {
-        let current = self.get(id).await?;
-        let values = current.values.patched(patch)?;
-        let row = Row::new(&values, current.service_installed, current.created_at);
-        let updated: Option<Stored> = self
-            .db
-            .update(("profile", id))
-            .content(row)
-            .await
-            .map_err(map_write)?;
-        updated.map(Profile::from).ok_or(ProfileError::NotFound)
+        // Concurrent writes to one profile conflict in the store; the loser reads
+        // the winner's row and applies its patch again (last writer wins).
+        let mut attempt = 0;
+        loop {
+            let current = self.get(id).await?;
+            let values = current.values.patched(patch.clone())?;
+            let row = Row::new(&values, current.service_installed, current.created_at);
+            let updated: Result<Option<Stored>, _> =
+                self.db.update(("profile", id)).content(row).await;
+            match updated {
+                Err(e) if is_retryable(&e) && attempt < 20 => {
+                    attempt += 1;
+                    let jitter = rand::random::<u64>() % (5 * attempt);
+                    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+                }
+                Err(e) => return Err(map_write(e)),
+                Ok(updated) => return updated.map(Profile::from).ok_or(ProfileError::NotFound),
+            }
+        }
     }
 
     /// Record whether a login service is installed for the profile.

@@ -96,6 +96,31 @@ async fn offline_user_administration_works_on_the_store_of_a_stopped_server() {
     let token = app.token("root@example.com", "second password").await;
     let me = json(app.get_as(&token, "/api/auth/me").await).await;
     assert_eq!(me["is_admin"], true);
+    // The offline changes are in the audit log, made `via: "cli"`.
+    let log = json(
+        app.get_as(&token, "/api/audit/events?action=auth.register")
+            .await,
+    )
+    .await;
+    let cli: Vec<&serde_json::Value> = log["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["actor"]["via"] == "cli")
+        .collect();
+    let actions: Vec<&str> = cli.iter().filter_map(|e| e["action"].as_str()).collect();
+    assert!(
+        actions.contains(&"auth.register"),
+        "the CLI's creation is recorded: {log}"
+    );
+    let all = json(
+        app.get_as(&token, "/api/audit/events?action=auth.password_reset")
+            .await,
+    )
+    .await;
+    let reset = &all["events"][0];
+    assert_eq!(reset["actor"]["via"], "cli");
+    assert_eq!(reset["target"]["name"], "root@example.com");
 
     // While the server runs, the CLI says why it cannot open the store.
     let out = run(dir.path(), &env, &["user", "list"], "");

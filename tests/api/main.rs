@@ -6,11 +6,13 @@
 
 mod audit;
 mod auth;
+mod bench_plugins;
 mod cli;
 mod fake_hub;
 mod foundation;
 mod helpers;
 mod models;
+mod probe_plugin;
 mod profiles;
 mod real_servers;
 mod roles;

@@ -349,3 +349,25 @@ async fn every_profile_and_server_route_is_401_without_a_token() {
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_updates_of_one_profile_all_succeed_and_the_last_one_wins() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let p = app.create_profile(&token, "busy", "m/x").await;
+    let path = format!("/api/profiles/{}", p["id"].as_str().expect("id"));
+    let updates = (0..50).map(|n| {
+        let body = serde_json::json!({"description": format!("update {n}")});
+        app.send_as(&token, reqwest::Method::PUT, &path, Some(body))
+    });
+    let answers = futures_util::future::join_all(updates).await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let now = json(app.get_as(&token, &path).await).await;
+    assert!(
+        now["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("update "))
+    );
+    app.shutdown().await;
+}
