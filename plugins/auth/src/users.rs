@@ -423,3 +423,48 @@ COMMIT TRANSACTION;";
     let value = transaction(db, sql, &vec![bind("digest", digest.to_owned())]).await?;
     Ok(Option::<Ticket>::from_value(value)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migration_3_gives_existing_accounts_the_role_their_admin_flag_said() {
+        let db: Db = surrealdb::engine::any::connect("mem://")
+            .await
+            .expect("mem");
+        db.use_ns("t").use_db("t").await.expect("ns");
+        for m in MIGRATIONS.iter().filter(|m| m.version < 3) {
+            db.query(m.sql)
+                .await
+                .and_then(|r| r.check())
+                .expect("old schema");
+        }
+        for (key, admin) in [("a", true), ("u", false)] {
+            db.query(
+                "CREATE type::record('user', $key) CONTENT { email: $email, password_hash: 'x',
+                 is_admin: $admin, status: 'approved', created_at: time::now(), token_version: 0 }",
+            )
+            .bind(("key", key))
+            .bind(("email", format!("{key}@example.com")))
+            .bind(("admin", admin))
+            .await
+            .and_then(|r| r.check())
+            .expect("an old row");
+        }
+        for m in MIGRATIONS.iter().filter(|m| m.version == 3) {
+            db.query(m.sql)
+                .await
+                .and_then(|r| r.check())
+                .expect("migration 3");
+        }
+        let a = find(&db, "a").await.expect("read").expect("a");
+        let u = find(&db, "u").await.expect("read").expect("u");
+        assert_eq!((a.role(), u.role()), (Role::Admin, Role::User));
+        let bad = db
+            .query("UPDATE user:u SET role = 'root'")
+            .await
+            .and_then(|r| r.check());
+        assert!(bad.is_err(), "the schema admits only the four roles");
+    }
+}

@@ -406,3 +406,51 @@ async fn a_restarted_server_resumes_unfinished_downloads() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn downloads_and_deletions_are_audited() {
+    let hub = hub_with_tiny_model().await;
+    let app = app_with(&hub).await;
+    let token = app.admin_token().await;
+    let task_id = app.download_task(&token, MODEL).await;
+    let task = app.wait_for_end(&token, &task_id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let deleted = app.delete_model(&token, MODEL).await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let mut found = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        found = json(app.get_as(&token, "/api/audit/events?limit=500").await).await;
+        let actions: Vec<&str> = found["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["action"].as_str())
+            .collect();
+        if ["download.start", "download.finish", "model.delete"]
+            .iter()
+            .all(|a| actions.contains(a))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let by_action = |action: &str| {
+        found["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["action"] == action)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {action} in {found}"))
+    };
+    let start = by_action("download.start");
+    assert_eq!(start["actor"]["email"], crate::helpers::ADMIN);
+    assert_eq!(start["target"]["id"], task_id.as_str());
+    assert_eq!(start["target"]["name"], MODEL);
+    let finish = by_action("download.finish");
+    assert_eq!(finish["actor"]["via"], "system");
+    assert_eq!(finish["target"]["id"], task_id.as_str());
+    let delete = by_action("model.delete");
+    assert_eq!(delete["target"]["name"], MODEL);
+}
