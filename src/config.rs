@@ -392,7 +392,8 @@ impl Config {
             }
             None => {}
         }
-        Self::from_figment(figment.merge(hf_env()).merge(env()))
+        let figment = figment.merge(hf_env()).merge(env()).merge(servers_env());
+        Self::from_figment(figment)
     }
 
     /// The built-in defaults alone.
@@ -431,9 +432,31 @@ impl Config {
 }
 
 fn env() -> Env {
-    Env::prefixed(ENV_PREFIX)
-        .split("__")
-        .filter(|key| key.as_str() != "config")
+    Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
+        let key = key.as_str().to_ascii_lowercase();
+        // MLX_MANAGER_CONFIG names the file (read by the command line), and the
+        // server environment's names keep their case (see `servers_env`).
+        key != "config" && !key.starts_with("servers.env.") && !key.starts_with("servers__env__")
+    })
+}
+
+/// The prefix of variables that set `[servers.env]` entries.
+const SERVERS_ENV_PREFIX: &str = "MLX_MANAGER_SERVERS__ENV__";
+
+/// `MLX_MANAGER_SERVERS__ENV__<NAME>=<value>` as `[servers.env] NAME = "value"`:
+/// the name keeps its case and the value stays a string (a generic variable
+/// would be lower-cased and `1` read as a number).
+fn servers_env() -> Serialized<serde_json::Value> {
+    let vars: BTreeMap<String, String> = std::env::vars()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix(SERVERS_ENV_PREFIX)?;
+            (!name.is_empty()).then(|| (name.to_owned(), v))
+        })
+        .collect();
+    if vars.is_empty() {
+        return Serialized::defaults(serde_json::json!({}));
+    }
+    Serialized::defaults(serde_json::json!({ "servers": { "env": vars } }))
 }
 
 /// `HF_ENDPOINT` and `HF_TOKEN`, the Hub's own variables, as `hub.*` keys.
@@ -467,8 +490,64 @@ pub fn is_secret_key(key: &str) -> bool {
         .any(|word| key == *word || key.ends_with(&format!("_{word}")))
 }
 
-/// Replace every non-empty secret value in `value` by `"<redacted>"`.
+/// Names in `[servers.env]` whose values `config check` shows: they are never
+/// secrets (paths, locale, the Hub's endpoint and cache, Python's switches).
+pub const SAFE_ENV_NAMES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_*",
+    "TMPDIR",
+    "TZ",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HF_ENDPOINT",
+    "HF_HUB_OFFLINE",
+    "HF_HUB_ENABLE_HF_TRANSFER",
+    "PYTHON*",
+    "CUDA_VISIBLE_DEVICES",
+    "MLX_*",
+];
+
+fn is_safe_env_name(name: &str) -> bool {
+    SAFE_ENV_NAMES
+        .iter()
+        .any(|safe| match safe.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *safe,
+        })
+}
+
+/// `scheme://user:password@host...` with the password replaced.
+fn redact_url(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once("://")?;
+    let (userinfo, host) = rest.split_once('@')?;
+    if userinfo.contains('/') {
+        return None;
+    }
+    let user = userinfo.split(':').next().unwrap_or_default();
+    Some(format!("{scheme}://{user}:<redacted>@{host}"))
+}
+
+/// Replace every non-empty secret value in `value` by `"<redacted>"`: values of
+/// secret-looking keys, passwords inside URLs (`ws://user:pass@host`), and every
+/// `[servers.env]` value whose name is not in [`SAFE_ENV_NAMES`].
 pub fn redact(value: &mut toml::Value) {
+    if let Some(env) = value
+        .get_mut("servers")
+        .and_then(|s| s.get_mut("env"))
+        .and_then(|e| e.as_table_mut())
+    {
+        for (name, v) in env.iter_mut() {
+            if !is_safe_env_name(name) {
+                *v = toml::Value::String("<redacted>".into());
+            }
+        }
+    }
+    redact_tree(value);
+}
+
+fn redact_tree(value: &mut toml::Value) {
     match value {
         toml::Value::Table(table) => {
             for (key, v) in table.iter_mut() {
@@ -476,11 +555,16 @@ pub fn redact(value: &mut toml::Value) {
                 if is_secret_key(key) && !v.is_table() && !empty {
                     *v = toml::Value::String("<redacted>".into());
                 } else {
-                    redact(v);
+                    redact_tree(v);
                 }
             }
         }
-        toml::Value::Array(items) => items.iter_mut().for_each(redact),
+        toml::Value::Array(items) => items.iter_mut().for_each(redact_tree),
+        toml::Value::String(text) => {
+            if let Some(redacted) = redact_url(text) {
+                *text = redacted;
+            }
+        }
         _ => {}
     }
 }
@@ -567,6 +651,50 @@ mod tests {
             assert!(err.contains("server_port"), "{err}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_variable_that_names_the_config_file_is_not_a_config_key() {
+        Jail::expect_with(|jail| {
+            jail.create_file("mine.toml", "[server]\nport = 9123\n")?;
+            jail.set_env("MLX_MANAGER_CONFIG", "mine.toml");
+            let config = Config::load(Some(Path::new("mine.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.settings.server.port, 9123);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn server_environment_variables_keep_their_case_and_string_type() {
+        Jail::expect_with(|jail| {
+            jail.set_env("MLX_MANAGER_SERVERS__ENV__HF_HUB_OFFLINE", "1");
+            jail.set_env("MLX_MANAGER_SERVERS__ENV__Mixed_Case", "true");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            let env = &config.settings.servers.env;
+            assert_eq!(env.get("HF_HUB_OFFLINE").map(String::as_str), Some("1"));
+            assert_eq!(env.get("Mixed_Case").map(String::as_str), Some("true"));
+            assert!(!env.contains_key("hf_hub_offline"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn redaction_covers_urls_with_credentials_and_unsafe_server_variables() {
+        let mut value: toml::Value = toml::from_str(
+            "[database]\nurl = \"ws://root:hunter2@db:8000\"\n\
+             [servers.env]\nHF_HUB_OFFLINE = \"1\"\nPATH = \"/bin\"\n\
+             OPENAI_BASE = \"x\"\nWANDB = \"secret-value\"\n",
+        )
+        .expect("toml");
+        redact(&mut value);
+        let text = value.to_string();
+        assert!(
+            !text.contains("hunter2") && !text.contains("secret-value"),
+            "{text}"
+        );
+        assert!(text.contains("ws://root:<redacted>@db:8000"), "{text}");
+        assert!(text.contains("HF_HUB_OFFLINE = \"1\"") && text.contains("PATH = \"/bin\""));
+        assert!(text.contains("OPENAI_BASE = \"<redacted>\""), "{text}");
     }
 
     #[test]

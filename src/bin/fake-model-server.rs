@@ -67,6 +67,9 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     }
     println!("ARGV {}", serde_json::to_string(&args).unwrap_or_default());
+    // The names (never the values) of the environment it was given.
+    let names: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    println!("ENV {}", serde_json::to_string(&names).unwrap_or_default());
     let model = flag(&args, "--model-path").unwrap_or_default();
     let port = flag(&args, "--port").unwrap_or_else(|| "8000".into());
     let host = flag(&args, "--host").unwrap_or_else(|| "127.0.0.1".into());

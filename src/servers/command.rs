@@ -199,6 +199,47 @@ impl Placeholder {
     }
 }
 
+/// Variables of the manager's own environment that model servers inherit (a
+/// name, or a prefix ending in `*`). Everything else stays out: the manager's
+/// `MLX_MANAGER_*` settings (the JWT secret, the bootstrap and database
+/// passwords) and `HF_TOKEN` reach a server only when `[servers.env]` names them.
+pub const INHERITED_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LC_*",
+    "TZ",
+    "TMPDIR",
+    "TERM",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HF_ENDPOINT",
+    "HF_HUB_OFFLINE",
+    "HF_HUB_ENABLE_HF_TRANSFER",
+    "PYTHON*",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "MLX_METAL_*",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+];
+
+/// The variables of `vars` (the manager's environment) that servers inherit.
+pub fn inherited_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<String, String> {
+    vars.filter(|(name, _)| {
+        INHERITED_ENV
+            .iter()
+            .any(|allowed| match allowed.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == allowed,
+            })
+    })
+    .collect()
+}
+
 /// The profile defaults the warnings compare against.
 mod defaults {
     pub const MAX_CONCURRENCY: u32 = crate::profiles::DEFAULT_MAX_CONCURRENCY;
@@ -234,7 +275,8 @@ pub struct ServerCommand {
     pub program: String,
     /// Its arguments, one element per argument.
     pub args: Vec<String>,
-    /// Environment variables added to the manager's.
+    /// `PYTHONUNBUFFERED=1` and `[servers.env]`: set on top of the inherited
+    /// variables ([`inherited_env`]); nothing else of the manager's reaches it.
     pub env: BTreeMap<String, String>,
     /// Working directory (`None`: the data directory).
     pub working_dir: Option<PathBuf>,
@@ -309,9 +351,12 @@ impl Template {
         &self.program
     }
 
-    /// The environment servers get on top of the manager's.
-    pub fn env(&self) -> &BTreeMap<String, String> {
-        &self.env
+    /// The whole environment a server gets: the inherited variables, then
+    /// `PYTHONUNBUFFERED=1` and `[servers.env]`.
+    pub fn env(&self) -> BTreeMap<String, String> {
+        let mut env = inherited_env(std::env::vars());
+        env.extend(self.env.clone());
+        env
     }
 
     fn uses(&self, field: Placeholder) -> bool {
@@ -693,5 +738,22 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), Placeholder::ALL.len());
+    }
+
+    #[test]
+    fn servers_inherit_only_the_allowed_variables() {
+        let vars = [
+            ("PATH", "/bin"),
+            ("LC_ALL", "C"),
+            ("PYTHONPATH", "/p"),
+            ("MLX_MANAGER_PLUGINS__AUTH__JWT_SECRET", "s"),
+            ("MLX_MANAGER_DATABASE__PASSWORD", "p"),
+            ("HF_TOKEN", "hf_x"),
+            ("AWS_SECRET_ACCESS_KEY", "k"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let env = inherited_env(vars.into_iter());
+        let names: Vec<&str> = env.keys().map(String::as_str).collect();
+        assert_eq!(names, ["LC_ALL", "PATH", "PYTHONPATH"]);
     }
 }

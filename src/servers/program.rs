@@ -119,8 +119,8 @@ impl ProgramProbe {
         Self::default()
     }
 
-    /// What `program` is. `env` is the environment the server gets (its `PATH`
-    /// finds the program; the rest is passed to `--version` too). A program that
+    /// What `program` is. `env` is the whole environment the server gets (its
+    /// `PATH` finds the program; `--version` runs with exactly this environment). A program that
     /// cannot be found or run, or that takes longer than `timeout`, counts as
     /// [`ServerProgram::Other`] without a version and is tried again next time.
     pub async fn detect(
@@ -167,6 +167,7 @@ async fn run_version(
 ) -> Option<String> {
     let child = tokio::process::Command::new(path)
         .arg("--version")
+        .env_clear()
         .envs(env)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -242,8 +243,9 @@ mod tests {
 
     #[tokio::test]
     async fn another_program_is_found_on_path_with_its_first_line() {
+        let env = BTreeMap::from([("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())]);
         let found = ProgramProbe::new()
-            .detect("cargo", &BTreeMap::new(), Duration::from_secs(10))
+            .detect("cargo", &env, Duration::from_secs(10))
             .await;
         let ServerProgram::Other { version: Some(v) } = found else {
             panic!("cargo not detected: {found:?}");

@@ -238,7 +238,7 @@ impl Supervisor {
         self.probe
             .detect(
                 self.template.program(),
-                self.template.env(),
+                &self.template.env(),
                 VERSION_TIMEOUT,
             )
             .await
@@ -326,7 +326,8 @@ impl Supervisor {
         let (stdout, stderr) = logs::prepare(&log_path).map_err(ServerError::Log)?;
         let child = tokio::process::Command::new(&cmd.program)
             .args(&cmd.args)
-            .envs(&cmd.env)
+            .env_clear()
+            .envs(self.template.env())
             .current_dir(self.working_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::from(stdout))

@@ -16,6 +16,7 @@ mod probe_plugin;
 mod profiles;
 mod real_servers;
 mod roles;
+mod server_env;
 mod server_program;
 mod servers;
 mod system;
