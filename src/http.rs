@@ -1,5 +1,6 @@
 //! HTTP plumbing around the API: the request body limit, JSON bodies for the
-//! framework's own errors, and one structured log line per request.
+//! framework's own errors, security headers (and `Allow` on 405), and one
+//! structured log line per request.
 
 use std::time::Instant;
 
@@ -119,7 +120,9 @@ pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Re
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let start = Instant::now();
-    let result = ep.call(req).await.map(IntoResponse::into_response);
+    let result = Box::pin(ep.call(req))
+        .await
+        .map(IntoResponse::into_response);
     let status = match &result {
         Ok(resp) => resp.status(),
         Err(err) => err.status(),
@@ -127,4 +130,80 @@ pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Re
     let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(%method, %path, status = status.as_u16(), elapsed_ms, "request");
     result
+}
+
+/// The methods each route template answers, for `Allow` on 405.
+#[derive(Debug, Default)]
+pub struct AllowTable(Vec<(Vec<String>, Vec<String>)>);
+
+impl AllowTable {
+    /// The table of the document's paths and their operations' methods.
+    pub fn from_document(doc: &str) -> Self {
+        let mut rows = Vec::new();
+        if let Ok(doc) = serde_json::from_str::<serde_json::Value>(doc)
+            && let Some(paths) = doc.get("paths").and_then(|p| p.as_object())
+        {
+            for (path, item) in paths {
+                let methods: Vec<String> = item
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|o| o.keys())
+                    .map(|m| m.to_ascii_uppercase())
+                    .collect();
+                rows.push((path.split('/').map(str::to_owned).collect(), methods));
+            }
+        }
+        Self(rows)
+    }
+
+    /// The methods of the template that `path` matches, if any.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let (_, methods) = self.0.iter().find(|(template, _)| {
+            template.len() == segments.len()
+                && template
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
+        })?;
+        Some(methods.join(", "))
+    }
+}
+
+/// Headers every response carries: no MIME sniffing, never framed (Swagger UI
+/// included), and no caching of anything under `/api/auth` (tokens, RFC 6749
+/// 5.1). A 405 names the allowed methods in `Allow`.
+pub async fn security_headers<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    req: Request,
+    allow: std::sync::Arc<AllowTable>,
+) -> Result<Response> {
+    let path = req.uri().path().to_owned();
+    let mut resp = Box::pin(ep.call(req))
+        .await
+        .map(IntoResponse::into_response)?;
+    let headers = resp.headers_mut();
+    let set = |headers: &mut poem::http::HeaderMap, name, value: &'static str| {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    };
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'",
+        );
+    }
+    if path.starts_with("/api/auth/") {
+        set(headers, header::CACHE_CONTROL, "no-store");
+        set(headers, header::PRAGMA, "no-cache");
+    }
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(methods) = allow.allowed(&path)
+        && let Ok(value) = header::HeaderValue::from_str(&methods)
+    {
+        resp.headers_mut().insert(header::ALLOW, value);
+    }
+    Ok(resp)
 }

@@ -27,7 +27,7 @@ use poem_openapi::{LicenseObject, OpenApiService, OperationId};
 use crate::{
     api::CoreApi,
     config::{Config, ConfigError, Settings},
-    http::{BodyLimit, error_to_json, log_request},
+    http::{AllowTable, BodyLimit, error_to_json, log_request, security_headers},
     plugins::{DefaultPlugins, PluginSet, PluginSetError},
     state::AppState,
     store::{self, StoreError},
@@ -224,7 +224,11 @@ async fn observe<P: PluginSet, E: Endpoint>(
         .as_socket_addr()
         .map(|a| a.ip().to_string());
     let start = Instant::now();
-    let resp = ep.call(req).await.map(IntoResponse::into_response)?;
+    // Boxed: each middleware keeps the inner future on the heap, so the poll
+    // depth of a request stays small in debug builds too.
+    let resp = Box::pin(ep.call(req))
+        .await
+        .map(IntoResponse::into_response)?;
     let operation_id = resp.data::<OperationId>().map(|o| o.0);
     let principal = slot.get();
     let record = RequestRecord {
@@ -279,6 +283,7 @@ impl<P: PluginSet> Application<P> {
         let spec = openapi_document::<P>();
         let docs = crate::openapi::swagger_ui(&api, &spec);
         let templates = Arc::new(route_templates(&spec));
+        let allow = Arc::new(AllowTable::from_document(&spec));
         let routes = Route::new()
             .at(
                 "/openapi.json",
@@ -302,6 +307,7 @@ impl<P: PluginSet> Application<P> {
             .with_if(!settings.server.cors_origins.is_empty(), cors)
             .catch_all_error(error_to_json)
             .around(move |ep, req| observe::<P, _>(ep, req, hooked.clone(), templates.clone()))
+            .around(move |ep, req| security_headers(ep, req, allow.clone()))
             .around(log_request)
             .boxed();
 

@@ -317,10 +317,22 @@ fn text(field: &str, value: &str, max: usize, flag_like: bool) -> Result<String,
             "{field} must not contain control characters"
         )));
     }
+    if v.chars().any(is_invisible) {
+        return Err(invalid(format!(
+            "{field} must not contain invisible or direction-changing characters (Unicode format characters)"
+        )));
+    }
     if flag_like && v.starts_with('-') {
         return Err(invalid(format!("{field} must not start with '-'")));
     }
     Ok(v.to_owned())
+}
+
+/// A Unicode format character (category Cf: zero-width spaces and joiners,
+/// bidi controls, soft hyphens): it makes two different names look the same.
+fn is_invisible(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
 }
 
 fn opt_text(
@@ -587,6 +599,28 @@ mod tests {
                 .map(|e| e.to_string());
             assert_eq!(err.as_deref(), Some(message));
         }
+    }
+
+    #[test]
+    fn names_with_invisible_or_bidi_characters_are_refused() {
+        for name in [
+            "ad\u{200B}min",
+            "lab\u{202E}txt",
+            "soft\u{00AD}hyphen",
+            "\u{FEFF}bom",
+        ] {
+            let err = ProfileValues::from_new(new(name), 10240)
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(
+                err.as_deref(),
+                Some(
+                    "name must not contain invisible or direction-changing characters (Unicode format characters)"
+                ),
+                "{name:?}"
+            );
+        }
+        assert!(ProfileValues::from_new(new("Qwen 3 · 8B ✓"), 10240).is_ok());
     }
 
     #[test]

@@ -485,3 +485,65 @@ fn config_check_prints_the_effective_config_without_secrets() {
     );
     assert!(Path::new("config.toml").exists());
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_auth_answers_are_never_cached() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/health",
+        "/docs",
+        "/openapi.json",
+        "/api/profiles",
+        "/nowhere",
+    ] {
+        let resp = app.get(path).await;
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .is_ok_and(|v| v.contains("frame-ancestors 'none'")),
+            "{path}"
+        );
+    }
+    let resp = app
+        .register("cache@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let resp = app
+        .login("cache@example.com", crate::helpers::PASSWORD)
+        .await;
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert!(
+        app.get("/health")
+            .await
+            .headers()
+            .get("cache-control")
+            .is_none()
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_method_the_route_does_not_take_is_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .patch(app.url("/api/profiles/abc"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"], "GET, PUT, DELETE");
+    let resp = app
+        .client
+        .delete(app.url("/health"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"], "GET");
+    app.shutdown().await;
+}

@@ -9,6 +9,10 @@ pub enum AuthError {
     /// The email is malformed.
     #[error("Invalid email address")]
     InvalidEmail,
+    /// The email has non-ASCII characters (look-alike letters, or an
+    /// international domain not written in punycode).
+    #[error("Email addresses must be ASCII: write an international domain in punycode (xn--...)")]
+    NonAsciiEmail,
     /// The password has fewer than 8 characters.
     #[error("Password must be at least 8 characters")]
     PasswordTooShort,
@@ -80,7 +84,7 @@ impl From<AuthError> for ApiError {
         use AuthError as E;
         let detail = err.to_string();
         match err {
-            E::InvalidEmail => ApiError::unprocessable("invalid_email", detail),
+            E::InvalidEmail | E::NonAsciiEmail => ApiError::unprocessable("invalid_email", detail),
             E::PasswordTooShort | E::PasswordTooLong => {
                 ApiError::unprocessable("invalid_password", detail)
             }

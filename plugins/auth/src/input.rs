@@ -11,6 +11,9 @@ impl Email {
     /// Trim, lower-case and validate.
     pub fn parse(raw: &str) -> Result<Self, AuthError> {
         let email = raw.trim().to_lowercase();
+        if !email.is_ascii() {
+            return Err(AuthError::NonAsciiEmail);
+        }
         let valid = email.len() <= 254
             && email_address::EmailAddress::is_valid(&email)
             && !email.contains(['"', ' ', '(', ')', '[', ']', '\\'])
@@ -135,5 +138,23 @@ mod tests {
         assert!(!is_valid_id("a/b"));
         assert!(!is_valid_id("a⟩b"));
         assert!(!is_valid_id(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn look_alike_and_international_emails_must_be_ascii() {
+        for raw in ["аdmin@example.com", "admin@exämple.com", "admin@例え.jp"] {
+            let err = Email::parse(raw).err().map(|e| e.to_string());
+            assert_eq!(
+                err.as_deref(),
+                Some(
+                    "Email addresses must be ASCII: write an international domain in punycode (xn--...)"
+                ),
+                "{raw}"
+            );
+        }
+        assert!(
+            Email::parse("admin@xn--exmple-cua.com").is_ok(),
+            "punycode is fine"
+        );
     }
 }
