@@ -233,8 +233,13 @@ pub fn effective_config(config: &Config) -> Result<String, String> {
 }
 
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // SurrealDB and SurrealKV announce themselves at length at INFO; by default
+    // only their warnings show (RUST_LOG overrides it all).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "info,surrealdb=warn,surrealdb_core=warn,surrealkv=warn,surrealdb_server=warn",
+        )
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -64,6 +64,8 @@ pub trait PluginSet: Send + Sync + 'static {
     ) -> impl Future<Output = Option<Result<(), PluginError>>> + Send;
     /// Run every plugin's shutdown hook, last plugin first.
     fn shutdown(running: &Self::Running) -> impl Future<Output = ()> + Send;
+    /// Every plugin's start-up status words.
+    fn status(running: &Self::Running) -> impl Future<Output = Vec<String>> + Send;
 }
 
 fn typed<P: Plugin>(config: &Config) -> Result<P::Config, ConfigError> {
@@ -121,6 +123,9 @@ impl PluginSet for () {
         None
     }
     async fn shutdown(_: &()) {}
+    async fn status(_: &()) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// `PluginSet` for a tuple of plugins. The API is `((), A::Api, ...)` because
@@ -179,6 +184,11 @@ macro_rules! plugin_set {
             }
             async fn shutdown(running: &Self::Running) {
                 $(running.$rev.shutdown().await;)+
+            }
+            async fn status(running: &Self::Running) -> Vec<String> {
+                let mut all = Vec::new();
+                $(all.extend(running.$i.status().await);)+
+                all
             }
         }
     };

@@ -250,6 +250,7 @@ async fn observe<P: PluginSet, E: Endpoint>(
 /// listener is bound (so `port()` is known) but not yet serving.
 pub struct Application<P: PluginSet = DefaultPlugins> {
     listener: tokio::net::TcpListener,
+    host: String,
     port: u16,
     app: poem::endpoint::BoxEndpoint<'static>,
     state: Arc<AppState>,
@@ -321,6 +322,7 @@ impl<P: PluginSet> Application<P> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         Ok(Self {
             listener,
+            host: settings.server.host.clone(),
             port,
             app,
             state,
@@ -349,7 +351,19 @@ impl<P: PluginSet> Application<P> {
             tracing::info!("shutting down");
             token.cancel();
         };
-        tracing::info!(port = self.port, "listening");
+        let host = match self.host.as_str() {
+            "0.0.0.0" | "::" | "[::]" => "127.0.0.1".to_owned(),
+            h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+            h => h.to_owned(),
+        };
+        let url = format!("http://{host}:{}", self.port);
+        let notes = P::status(&self.plugins).await;
+        let mut line = format!("mlx-manager is ready at {url} (Swagger UI: {url}/docs)");
+        for note in notes {
+            line.push_str("; ");
+            line.push_str(&note);
+        }
+        tracing::info!(port = self.port, "{line}");
         let served = Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(self.app, stop, Some(GRACEFUL_TIMEOUT))
             .await;

@@ -244,3 +244,55 @@ fn the_manager_installs_itself_as_a_login_service() {
         "{recorded}"
     );
 }
+
+#[tokio::test]
+async fn start_up_is_quiet_and_ends_with_a_line_a_person_can_act_on() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = crate::helpers::free_port();
+    let mut child = tokio::process::Command::new(BIN)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("MLX_MANAGER_PATHS__DATA_DIR", dir.path().join("data"))
+        .env("MLX_MANAGER_SERVER__PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let done = line.contains("mlx-manager is ready");
+            seen.push(line);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    let _ = child.start_kill();
+    assert!(ready, "no ready line in {seen:#?}");
+    let last = seen.last().expect("a line");
+    assert!(last.contains(&format!("http://127.0.0.1:{port}")), "{last}");
+    assert!(last.contains("/docs"), "{last}");
+    assert!(last.contains("no account exists yet"), "{last}");
+    let chatter: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.contains("surrealdb") || l.contains("surrealkv"))
+        .collect();
+    assert!(
+        chatter.is_empty(),
+        "the store's start-up lines show: {chatter:#?}"
+    );
+    // Only the manager's own lines (a first start also lists its migrations).
+    let foreign: Vec<&String> = seen.iter().filter(|l| !l.contains("mlx_manager")).collect();
+    assert!(foreign.is_empty(), "a quiet start: {foreign:#?}");
+}

@@ -76,6 +76,15 @@ impl Plugin for AuthPlugin {
         Ok(Self { service })
     }
 
+    async fn status(&self) -> Option<String> {
+        match users::count(self.service.db()).await {
+            Ok(0) => Some("no account exists yet: the first to register becomes the admin".into()),
+            Ok(1) => Some("1 account".into()),
+            Ok(n) => Some(format!("{n} accounts")),
+            Err(e) => Some(format!("accounts unknown ({e})")),
+        }
+    }
+
     fn commands() -> Vec<clap::Command> {
         vec![cli::command()]
     }

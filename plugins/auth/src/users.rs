@@ -259,6 +259,14 @@ pub async fn list(db: &Db, status: Option<UserStatus>) -> Result<Vec<UserRow>, A
     Ok(r.take(0)?)
 }
 
+/// How many accounts exist.
+pub async fn count(db: &Db) -> Result<i64, AuthError> {
+    let mut r = db
+        .query("RETURN array::len((SELECT VALUE id FROM user))")
+        .await?;
+    Ok(r.take::<Option<i64>>(0)?.unwrap_or(0))
+}
+
 /// How many accounts wait for approval.
 pub async fn count_pending(db: &Db) -> Result<i64, AuthError> {
     let mut r = db

@@ -177,6 +177,12 @@ pub trait Plugin: Sized + Send + Sync + 'static {
         async {}
     }
 
+    /// A few words for the one start-up line a person reads ("no account exists
+    /// yet: ..."), or `None`.
+    fn status(&self) -> impl Future<Output = Option<String>> + Send {
+        async { None }
+    }
+
     /// Sub-commands this plugin adds to `mlx-manager` (offline administration).
     fn commands() -> Vec<clap::Command> {
         Vec::new()
