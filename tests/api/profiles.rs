@@ -371,3 +371,35 @@ async fn concurrent_updates_of_one_profile_all_succeed_and_the_last_one_wins() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_422_and_a_mistyped_field_is_named() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let p = app.create_profile(&token, "shape", "m/x").await;
+    let path = format!("/api/profiles/{}", p["id"].as_str().expect("id"));
+    let resp = app
+        .send_as(&token, Method::PUT, &path, Some(json!(["name", "other"])))
+        .await;
+    assert_error(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+        Some("Invalid request body: expected a JSON object"),
+    )
+    .await;
+    let me = json(app.get_as(&token, "/api/auth/me").await).await;
+    let user_path = format!("/api/auth/users/{}", me["id"].as_str().expect("id"));
+    let resp = app
+        .send_as(&token, Method::PUT, &user_path, Some(json!({"status": 5})))
+        .await;
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json(resp).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Invalid field `status`")),
+        "{body}"
+    );
+    app.shutdown().await;
+}

@@ -67,21 +67,27 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
     }
 }
 
-/// Parse `bytes` as a `T`, with an error that names the field.
+/// Parse `bytes` as a `T` (every body is a JSON object), with an error that
+/// names the field. Malformed JSON is 400; JSON that is not an object (an array
+/// would otherwise fill a struct by position) or does not fit is 422.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
+        let reason = strip_position(&err.to_string());
+        ApiError::bad_request("bad_request", format!("Malformed JSON body: {reason}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::unprocessable(
+            "invalid_body",
+            "Invalid request body: expected a JSON object",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        let reason = strip_position(&inner.to_string());
-        match inner.classify() {
-            serde_json::error::Category::Data if path == "." => {
-                ApiError::unprocessable("invalid_body", format!("Invalid request body: {reason}"))
-            }
-            serde_json::error::Category::Data => {
-                ApiError::unprocessable("invalid_body", format!("Invalid field `{path}`: {reason}"))
-            }
-            _ => ApiError::bad_request("bad_request", format!("Malformed JSON body: {reason}")),
+        let reason = strip_position(&err.into_inner().to_string());
+        if path == "." {
+            ApiError::unprocessable("invalid_body", format!("Invalid request body: {reason}"))
+        } else {
+            ApiError::unprocessable("invalid_body", format!("Invalid field `{path}`: {reason}"))
         }
     })
 }
@@ -124,6 +130,40 @@ mod tests {
             detail,
             "Invalid field `email`: invalid type: integer `1`, expected a string"
         );
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        for body in [r#"["a@x.com", "pw"]"#, "1", "null", r#""text""#] {
+            let (code, detail) = detail(body);
+            assert_eq!(code, "invalid_body", "{body}");
+            assert_eq!(detail, "Invalid request body: expected a JSON object");
+        }
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    enum Status {
+        #[serde(rename = "approved")]
+        Approved,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Update {
+        status: Option<Status>,
+    }
+
+    #[test]
+    fn a_mistyped_enum_field_is_named() {
+        for body in [r#"{"status": 5}"#, r#"{"status": "maybe"}"#] {
+            let err = parse::<Update>(body.as_bytes()).expect_err("refused");
+            assert_eq!(err.body().code, "invalid_body");
+            assert!(
+                err.body().detail.starts_with("Invalid field `status`"),
+                "{body}"
+            );
+        }
     }
 
     #[test]
