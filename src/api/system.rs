@@ -90,7 +90,14 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unavailable(_) => {
                 ApiError::unavailable("service_manager_unavailable", detail)
             }
-            ServiceError::Failed { .. } => ApiError::unavailable("service_manager_failed", detail),
+            // The command line and its stderr go to the log, not to the client.
+            ServiceError::Failed { .. } => {
+                tracing::warn!(error = %detail, "the service manager refused");
+                ApiError::unavailable(
+                    "service_manager_failed",
+                    "The service manager (launchctl or systemctl) refused the change; the server log has its answer",
+                )
+            }
             ServiceError::ProgramNotFound(_) => ApiError::unavailable("program_not_found", detail),
             ServiceError::NotInstalled => ApiError::not_found("service_not_installed", detail),
             ServiceError::LabelTaken(_) => ApiError::conflict("service_label_taken", detail),

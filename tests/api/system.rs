@@ -284,3 +284,45 @@ async fn a_profile_never_takes_over_another_service_or_the_managers() {
     );
     app.shutdown().await;
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_refusing_service_manager_is_a_sentence_and_its_output_stays_in_the_log() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let systemctl = tmp.path().join("systemctl");
+    std::fs::write(
+        &systemctl,
+        "#!/bin/sh\necho 'Failed to connect to bus: /run/user/1000/secret-socket' >&2\nexit 1\n",
+    )
+    .expect("script");
+    std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let units = tmp.path().join("units");
+    let app = TestApp::spawn_with(|f| {
+        with_fake_servers(f)
+            .merge(("system.systemctl", systemctl.clone()))
+            .merge(("system.service_dir", units.clone()))
+    })
+    .await;
+    let token = app.admin_token().await;
+    let (_, user) = app.approved_user(&token, "u@example.com").await;
+    let p = app.create_profile(&user, "svc", "org/model").await;
+    let id = p["id"].as_str().expect("id");
+    let resp = app
+        .send_as(
+            &user,
+            Method::POST,
+            &format!("/api/system/service/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = json(resp).await;
+    assert_eq!(body["code"], "service_manager_failed");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        !detail.contains("secret-socket") && !detail.contains("systemctl --user"),
+        "{detail}"
+    );
+    app.shutdown().await;
+}
