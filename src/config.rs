@@ -51,6 +51,12 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// Log format: `text` or `json`. Verbosity comes from `RUST_LOG`.
     pub log_format: LogFormat,
+    /// `Host` headers the server answers (a name or address, with or without a
+    /// port; `*` allows any). Empty: the loopback names and addresses and
+    /// `host` (for a wildcard `host`, the machine's host name and interface
+    /// addresses), with and without the port. Others get 421: a DNS-rebinding
+    /// page cannot reach the API through a name it controls.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -61,6 +67,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 1024 * 1024,
             cors_origins: Vec::new(),
             log_format: LogFormat::Text,
+            allowed_hosts: Vec::new(),
         }
     }
 }

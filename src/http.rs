@@ -207,3 +207,101 @@ pub async fn security_headers<E: Endpoint>(
     }
     Ok(resp)
 }
+
+/// The `Host` headers the server answers (see `ServerSettings::allowed_hosts`).
+#[derive(Debug, Clone)]
+pub struct HostAllowList {
+    any: bool,
+    names: std::collections::HashSet<String>,
+}
+
+impl HostAllowList {
+    /// The list for a server on `host:port`: `configured` when not empty, else
+    /// the loopback names and addresses and `host` (every address and name of
+    /// this machine when `host` is a wildcard), each bare and with the port.
+    pub fn new(configured: &[String], host: &str, port: u16, machine: &[String]) -> Self {
+        let mut bases: Vec<String> = if configured.is_empty() {
+            let mut b: Vec<String> = ["localhost", "127.0.0.1", "::1", "[::1]"]
+                .map(str::to_owned)
+                .to_vec();
+            b.push(host.to_owned());
+            if matches!(host, "0.0.0.0" | "::" | "[::]") {
+                b.extend(machine.iter().cloned());
+            }
+            b
+        } else {
+            configured.to_vec()
+        };
+        let any = bases.iter().any(|b| b == "*");
+        bases.retain(|b| b != "*");
+        let mut names = std::collections::HashSet::new();
+        for base in bases {
+            let base = base.to_ascii_lowercase();
+            let bracketed = if base.contains(':')
+                && !base.starts_with('[')
+                && base.parse::<std::net::Ipv6Addr>().is_ok()
+            {
+                format!("[{base}]")
+            } else {
+                base.clone()
+            };
+            names.insert(format!("{bracketed}:{port}"));
+            names.insert(bracketed);
+            names.insert(base);
+        }
+        Self { any, names }
+    }
+
+    /// Whether a request with this `Host` (or HTTP/2 authority) is answered.
+    pub fn allows(&self, host: &str) -> bool {
+        self.any || self.names.contains(&host.to_ascii_lowercase())
+    }
+}
+
+/// The host names and interface addresses of this machine.
+pub fn machine_names() -> Vec<String> {
+    let mut names = Vec::new();
+    if let Ok(name) = nix::unistd::gethostname() {
+        names.push(name.to_string_lossy().into_owned());
+    }
+    if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
+        for ifa in addrs {
+            let Some(addr) = ifa.address else { continue };
+            if let Some(v4) = addr.as_sockaddr_in() {
+                names.push(v4.ip().to_string());
+            } else if let Some(v6) = addr.as_sockaddr_in6() {
+                names.push(v6.ip().to_string());
+            }
+        }
+    }
+    names
+}
+
+/// Answer 421 to a request whose `Host` is not on the allow-list.
+pub async fn check_host<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    req: Request,
+    hosts: std::sync::Arc<HostAllowList>,
+) -> Result<Response> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    if let Some(host) = host
+        && !hosts.allows(&host)
+    {
+        tracing::warn!(%host, "request for a host that is not allowed");
+        return Ok(json_error(
+            StatusCode::MISDIRECTED_REQUEST,
+            "host_not_allowed",
+            format!(
+                "This server does not answer for the host {host:?}; add it to `server.allowed_hosts` to allow it"
+            ),
+        ));
+    }
+    Box::pin(ep.call(req))
+        .await
+        .map(IntoResponse::into_response)
+}

@@ -27,7 +27,10 @@ use poem_openapi::{LicenseObject, OpenApiService, OperationId};
 use crate::{
     api::CoreApi,
     config::{Config, ConfigError, Settings},
-    http::{AllowTable, BodyLimit, error_to_json, log_request, security_headers},
+    http::{
+        AllowTable, BodyLimit, HostAllowList, check_host, error_to_json, log_request,
+        machine_names, security_headers,
+    },
     plugins::{DefaultPlugins, PluginSet, PluginSetError},
     state::AppState,
     store::{self, StoreError},
@@ -320,6 +323,15 @@ impl<P: PluginSet> Application<P> {
                 source,
             })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let hosts = Arc::new(HostAllowList::new(
+            &settings.server.allowed_hosts,
+            &settings.server.host,
+            port,
+            &machine_names(),
+        ));
+        let app = app
+            .around(move |ep, req| check_host(ep, req, hosts.clone()))
+            .boxed();
         Ok(Self {
             listener,
             host: settings.server.host.clone(),

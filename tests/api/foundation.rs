@@ -547,3 +547,56 @@ async fn a_method_the_route_does_not_take_is_405_with_allow() {
     assert_eq!(resp.headers()["allow"], "GET");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_request_for_a_host_that_is_not_allowed_is_421() {
+    let app = TestApp::spawn().await;
+    let port = app.address.rsplit(':').next().expect("port").to_owned();
+    let get = |host: String| {
+        app.client
+            .get(app.url("/api/auth/register"))
+            .header("host", host)
+            .send()
+    };
+    let rebinding = get("evil.example".into()).await.expect("request");
+    assert_eq!(rebinding.status(), reqwest::StatusCode::MISDIRECTED_REQUEST);
+    let body = json(rebinding).await;
+    assert_eq!(body["code"], "host_not_allowed");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("server.allowed_hosts"))
+    );
+    let also = get(format!("evil.example:{port}")).await.expect("request");
+    assert_eq!(also.status(), reqwest::StatusCode::MISDIRECTED_REQUEST);
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "LOCALHOST".into(),
+    ] {
+        let ok = get(host.clone()).await.expect("request");
+        assert_ne!(
+            ok.status(),
+            reqwest::StatusCode::MISDIRECTED_REQUEST,
+            "{host}"
+        );
+    }
+    app.shutdown().await;
+
+    let app = TestApp::spawn_with(|f| f.merge(("server.allowed_hosts", vec!["lab.example"]))).await;
+    let resp = app
+        .client
+        .get(app.url("/health"))
+        .header("host", "lab.example")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let resp = app.get("/health").await;
+    assert_eq!(
+        resp.status(),
+        reqwest::StatusCode::MISDIRECTED_REQUEST,
+        "only the listed hosts"
+    );
+    app.shutdown().await;
+}
