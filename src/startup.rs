@@ -85,7 +85,7 @@ pub fn openapi_json() -> String {
 
 /// The document of the core with plugins `P`: poem-openapi's, with every
 /// protected operation's action as `x-action` and its default least role added
-/// to its description. An operation's action is the one its description names
+/// to its description, and 415 listed only where a body is taken. An operation's action is the one its description names
 /// ("Action: `servers.control`"); the role-matrix test checks that the handler
 /// enforces that same action.
 pub fn openapi_document<P: PluginSet>() -> String {
@@ -107,6 +107,12 @@ fn annotate_actions(doc: &mut serde_json::Value, defaults: &HashMap<&str, &str>)
     };
     for operation in paths.values_mut().filter_map(|p| p.as_object_mut()) {
         for op in operation.values_mut().filter_map(|o| o.as_object_mut()) {
+            // 415 (the shared error table has it) only where a body is taken.
+            if !op.contains_key("requestBody")
+                && let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut())
+            {
+                responses.remove("415");
+            }
             let description = op.get("description").and_then(|d| d.as_str()).unwrap_or("");
             let Some(action) = description
                 .split("Action: `")

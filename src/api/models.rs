@@ -292,9 +292,11 @@ impl ModelsApi {
         state: Data<&Arc<AppState>>,
         /// Free text matched against model ids (required, not blank).
         query: Query<Option<String>>,
-        /// Leave out models larger than this many GB.
+        /// Leave out models larger than this many GB (0 or more).
+        #[oai(validator(minimum(value = "0")))]
         max_size_gb: Query<Option<f64>>,
         /// At most this many results (1 to 100, default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
     ) -> Result<Json<Vec<ModelSearchResult>>, ApiError> {
         auth.require(actions::MODELS_READ)?;

@@ -391,8 +391,8 @@ impl ServersApi {
         state: Data<&Arc<AppState>>,
         /// The profile.
         profile_id: Path<String>,
-        /// How many past lines to send first.
-        #[oai(default = "default_lines")]
+        /// How many past lines to send first (0 to 10000).
+        #[oai(default = "default_lines", validator(maximum(value = "10000")))]
         lines: Query<u32>,
     ) -> Result<EventStream<BoxStream<'static, LogEvent>>, ApiError> {
         auth.require(actions::SERVERS_READ)?;

@@ -600,3 +600,43 @@ async fn a_request_for_a_host_that_is_not_allowed_is_421() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_document_lists_415_where_a_body_is_taken_and_bounds_bounded_parameters() {
+    let app = TestApp::spawn().await;
+    let doc = json(app.get("/openapi.json").await).await;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let takes_body = op.get("requestBody").is_some();
+            let lists_415 = op["responses"].get("415").is_some();
+            assert_eq!(takes_body, lists_415, "{method} {path}");
+        }
+    }
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .map(|p| p["schema"].clone())
+            .unwrap_or_else(|| panic!("{path} {name}"))
+    };
+    assert_eq!(
+        param("/api/servers/{profile_id}/logs", "lines")["maximum"],
+        10000.0
+    );
+    let limit = param("/api/models/search", "limit");
+    assert_eq!(
+        (limit["minimum"].as_f64(), limit["maximum"].as_f64()),
+        (Some(1.0), Some(100.0))
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .header("content-type", "text/plain")
+        .body("email=a@x.com")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), reqwest::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(json(resp).await["code"], "unsupported_media_type");
+    app.shutdown().await;
+}

@@ -46,6 +46,10 @@ pub enum ApiError {
     /// The request body is larger than the configured limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// The request body is not of the media type the operation takes (JSON, or
+    /// the login form).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// Well-formed input that breaks a business rule.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
@@ -122,6 +126,7 @@ impl ApiError {
             | Self::NotFound(b)
             | Self::Conflict(b)
             | Self::PayloadTooLarge(b)
+            | Self::UnsupportedMediaType(b)
             | Self::Unprocessable(b)
             | Self::Internal(b)
             | Self::NotImplemented(b)

@@ -110,14 +110,19 @@ async fn an_empty_query_is_422() {
         let resp = app.search_models(&token, query).await;
         assert_error(resp, StatusCode::UNPROCESSABLE_ENTITY, "empty_query", None).await;
     }
-    let resp = app.search_models(&token, "query=x&limit=0").await;
-    assert_error(
-        resp,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_parameter",
-        None,
-    )
-    .await;
+    for query in [
+        "query=x&limit=0",
+        "query=x&limit=101",
+        "query=x&max_size_gb=-1",
+    ] {
+        let resp = app.search_models(&token, query).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body = json(resp).await;
+        let named = ["limit", "max_size_gb"]
+            .iter()
+            .any(|p| body["detail"].as_str().is_some_and(|d| d.contains(p)));
+        assert!(named, "{query}: {body}");
+    }
     assert!(hub.requests().is_empty(), "the Hub was not asked");
 }
 

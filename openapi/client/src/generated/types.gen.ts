@@ -1346,6 +1346,11 @@ export type CreateProfileErrors = {
      */
     413: ApiError;
     /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
+    /**
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
@@ -1618,6 +1623,11 @@ export type UpdateProfileErrors = {
      * The request body is larger than the configured limit.
      */
     413: ApiError;
+    /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
     /**
      * Well-formed input that breaks a business rule.
      */
@@ -2142,7 +2152,7 @@ export type StreamServerLogsData = {
     };
     query?: {
         /**
-         * How many past lines to send first.
+         * How many past lines to send first (0 to 10000).
          */
         lines?: number;
     };
@@ -2547,7 +2557,7 @@ export type SearchModelsData = {
          */
         query?: string;
         /**
-         * Leave out models larger than this many GB.
+         * Leave out models larger than this many GB (0 or more).
          */
         max_size_gb?: number;
         /**
@@ -2710,6 +2720,11 @@ export type StartModelDownloadErrors = {
      * The request body is larger than the configured limit.
      */
     413: ApiError;
+    /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
     /**
      * Well-formed input that breaks a business rule.
      */
@@ -3425,6 +3440,11 @@ export type RegisterErrors = {
      */
     413: ApiError;
     /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
+    /**
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
@@ -3490,6 +3510,11 @@ export type LoginErrors = {
      * The request body is larger than the configured limit.
      */
     413: ApiError;
+    /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
     /**
      * Well-formed input that breaks a business rule.
      */
@@ -3682,6 +3707,11 @@ export type ChangeMyPasswordErrors = {
      * The request body is larger than the configured limit.
      */
     413: ApiError;
+    /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
     /**
      * Well-formed input that breaks a business rule.
      */
@@ -4019,6 +4049,11 @@ export type UpdateUserErrors = {
      */
     413: ApiError;
     /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
+    /**
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
@@ -4086,6 +4121,11 @@ export type ResetUserPasswordErrors = {
      * The request body is larger than the configured limit.
      */
     413: ApiError;
+    /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
     /**
      * Well-formed input that breaks a business rule.
      */
