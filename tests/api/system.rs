@@ -326,3 +326,122 @@ async fn a_refusing_service_manager_is_a_sentence_and_its_output_stays_in_the_lo
     );
     app.shutdown().await;
 }
+
+/// `systemd-analyze verify` on `unit`, or `None` (with the reason printed) when
+/// the verifier is not installed. `.ci/run` installs it, so CI never skips.
+fn systemd_verify(unit: &std::path::Path) -> Option<std::process::Output> {
+    let Ok(out) = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(unit)
+        .output()
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "systemd-analyze is missing in CI (.ci/run installs it)"
+        );
+        eprintln!("skipped: systemd-analyze is not installed (Debian package `systemd`)");
+        return None;
+    };
+    Some(out)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn systemd_accepts_the_unit_of_a_hostile_profile() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (systemctl, _) = recording_systemctl(tmp.path());
+    let units = tmp.path().join("units");
+    let work = tmp.path().join("work dir 100%");
+    std::fs::create_dir_all(&work).expect("working dir");
+    let app = TestApp::spawn_with(|f| {
+        with_fake_servers(f)
+            .merge(("system.systemctl", systemctl.clone()))
+            .merge(("system.service_dir", units.clone()))
+            .merge(("servers.working_dir", work.clone()))
+            .merge(("servers.env.PRICE", "costs $5 or 100%"))
+    })
+    .await;
+    let token = app.admin_token().await;
+    let name = "Lab $HOME 50% \\";
+    let body = json!({"name": name, "model_path": "org/model $x", "port": 12001});
+    let p = json(
+        app.send_as(&token, Method::POST, "/api/profiles", Some(body))
+            .await,
+    )
+    .await;
+    let id = p["id"].as_str().expect("id");
+    let resp = app
+        .send_as(
+            &token,
+            Method::POST,
+            &format!("/api/system/service/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let path = json(resp).await["path"].as_str().expect("path").to_owned();
+    let unit = std::fs::read_to_string(&path).expect("unit");
+    // Nothing swallows the next line, and the environment keeps its `$`.
+    assert!(!unit.lines().any(|l| l.ends_with('\\')), "{unit}");
+    assert!(
+        unit.contains("Environment=\"PRICE=costs $5 or 100%%\""),
+        "{unit}"
+    );
+    assert!(
+        unit.contains(&format!(
+            "WorkingDirectory={}\n",
+            work.display().to_string().replace('%', "%%")
+        )),
+        "{unit}"
+    );
+    if let Some(out) = systemd_verify(std::path::Path::new(&path)) {
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "systemd-analyze refused the unit:\n{said}\n{unit}"
+        );
+        assert!(
+            !said.contains(&path),
+            "systemd-analyze complained:\n{said}\n{unit}"
+        );
+    }
+    app.shutdown().await;
+}
+
+#[test]
+fn a_launchd_plist_parses_with_a_real_plist_parser() {
+    use mlx_manager::system::service::{ServiceSpec, launchd};
+    let spec = ServiceSpec {
+        label: "com.mlx-manager.lab".into(),
+        description: "Lab <&> \"quoted\"".into(),
+        argv: vec![
+            "/opt/bin/mlx-openai-server".into(),
+            "launch".into(),
+            "--model-path".into(),
+            "/models/a b & <c>".into(),
+        ],
+        env: [("PRICE".to_owned(), "$5 & <more>".to_owned())].into(),
+        working_dir: "/tmp/work dir".into(),
+        log_path: "/tmp/log & file.log".into(),
+        run_at_load: true,
+    };
+    let xml = launchd::Agent::new(&spec).to_xml().expect("plist");
+    let value = plist::Value::from_reader_xml(xml.as_slice()).expect("a valid plist");
+    let dict = value.as_dictionary().expect("a dictionary");
+    let args: Vec<&str> = dict["ProgramArguments"]
+        .as_array()
+        .expect("arguments")
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    assert_eq!(args, spec.argv);
+    assert_eq!(dict["Label"].as_string(), Some("com.mlx-manager.lab"));
+    assert_eq!(dict["RunAtLoad"].as_boolean(), Some(true));
+    let env = dict["EnvironmentVariables"].as_dictionary().expect("env");
+    assert_eq!(env["PRICE"].as_string(), Some("$5 & <more>"));
+    assert_eq!(dict["WorkingDirectory"].as_string(), Some("/tmp/work dir"));
+}

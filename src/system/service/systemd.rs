@@ -1,12 +1,38 @@
 //! systemd user units: the unit file, with `ExecStart=` and `Environment=` quoted
-//! so that every argument survives systemd's own splitting and specifiers.
+//! so that every argument survives systemd's own splitting and specifiers, and
+//! each setting written the way systemd reads it (REFERENCE.md: it does not
+//! unquote `WorkingDirectory=`, does not expand `$` in `Environment=`, and a
+//! line ending in `\` continues on the next one). Checked with the real
+//! `systemd-analyze verify` by the tests.
 
 use super::ServiceSpec;
 
-/// Quote one word for systemd: double quotes, with `\` and `"` escaped, `%`
-/// doubled (specifiers), `$` doubled (variable expansion), and every control
-/// character written as `\xNN`, so no value can end the line and add a directive.
+/// Quote one `ExecStart=` word for systemd: double quotes, with `\` and `"`
+/// escaped, `%` doubled (specifiers), `$` doubled (variable expansion), and
+/// every control character written as `\xNN`, so no value can end the line and
+/// add a directive.
 pub fn quote(word: &str) -> String {
+    quote_with(word, true)
+}
+
+/// Quote one `Environment=` word: as [`quote`], but `$` stays as it is
+/// (systemd expands no variables there, so doubling it would change the value).
+pub fn quote_env(word: &str) -> String {
+    quote_with(word, false)
+}
+
+/// A path for a setting that systemd takes verbatim (`WorkingDirectory=`):
+/// unquoted, `%` doubled, control characters dropped, and no trailing `\`.
+pub fn verbatim(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .replace('%', "%%");
+    cleaned.trim_end_matches(['\\', ' ']).to_owned()
+}
+
+fn quote_with(word: &str, double_dollar: bool) -> String {
     let mut out = String::with_capacity(word.len() + 2);
     out.push('"');
     for c in word.chars() {
@@ -14,7 +40,7 @@ pub fn quote(word: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '%' => out.push_str("%%"),
-            '$' => out.push_str("$$"),
+            '$' if double_dollar => out.push_str("$$"),
             c if c.is_control() && (c as u32) < 0x100 => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
@@ -34,15 +60,16 @@ pub fn unit(spec: &ServiceSpec) -> String {
         "# Written by mlx-manager; `mlx-manager` removes it when the service is uninstalled.\n\
          [Unit]\nDescription={}\nAfter=network.target\n\n\
          [Service]\nType=simple\nExecStart={}\nWorkingDirectory={}\n",
-        spec.description.replace(['\n', '%'], " "),
+        verbatim(&spec.description),
         exec.join(" "),
-        quote(&spec.working_dir.display().to_string()),
+        verbatim(&spec.working_dir.display().to_string()),
     );
     for (k, v) in &spec.env {
-        text.push_str(&format!("Environment={}\n", quote(&format!("{k}={v}"))));
+        text.push_str(&format!("Environment={}\n", quote_env(&format!("{k}={v}"))));
     }
     text.push_str(&format!(
-        "StandardOutput=append:{log}\nStandardError=append:{log}\nRestart=on-failure\nRestartSec=30\n\n[Install]\nWantedBy=default.target\n"
+        "StandardOutput=append:{log}\nStandardError=append:{log}\nRestart=on-failure\nRestartSec=30\n\n[Install]\nWantedBy=default.target\n",
+        log = verbatim(&log)
     ));
     text
 }
