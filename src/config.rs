@@ -263,6 +263,12 @@ pub struct HubSettings {
     pub retry_backoff: Duration,
     /// Files of one model downloaded at the same time.
     pub concurrent_files: usize,
+    /// Models downloaded at the same time; later ones wait as `pending`.
+    pub concurrent_downloads: usize,
+    /// Finished, failed and cancelled download records older than this are
+    /// deleted (the files stay).
+    #[serde(with = "humantime_serde")]
+    pub keep_finished: Duration,
 }
 
 impl Default for HubSettings {
@@ -276,6 +282,8 @@ impl Default for HubSettings {
             retries: 3,
             retry_backoff: Duration::from_millis(500),
             concurrent_files: 4,
+            concurrent_downloads: 2,
+            keep_finished: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

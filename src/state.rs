@@ -64,8 +64,15 @@ impl AppState {
         let hub = Arc::new(hub);
         let cache = HubCache::new(settings.paths.hf_cache());
         let concurrent = settings.hub.concurrent_files;
-        let downloads =
-            DownloadManager::new(db.clone(), hub.clone(), cache, concurrent, events.clone());
+        let downloads = DownloadManager::new(
+            db.clone(),
+            hub.clone(),
+            cache,
+            concurrent,
+            settings.hub.concurrent_downloads.max(1),
+            events.clone(),
+        );
+        downloads.prune_finished_every(settings.hub.keep_finished);
         let resumed = downloads
             .resume_unfinished()
             .await

@@ -39,6 +39,8 @@ pub struct DownloadManager {
     running: Mutex<HashMap<String, Running>>,
     stop: CancellationToken,
     events: EventBus,
+    /// One permit per model downloading at once; the others wait as pending.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl DownloadManager {
@@ -49,6 +51,7 @@ impl DownloadManager {
         hub: Arc<HubClient>,
         cache: HubCache,
         concurrent_files: usize,
+        concurrent_downloads: usize,
         events: EventBus,
     ) -> Arc<Self> {
         Arc::new(Self {
@@ -61,7 +64,31 @@ impl DownloadManager {
             running: Mutex::new(HashMap::new()),
             stop: CancellationToken::new(),
             events,
+            slots: Arc::new(tokio::sync::Semaphore::new(concurrent_downloads.max(1))),
         })
+    }
+
+    /// Delete finished task records older than `keep` now and every hour after,
+    /// until the manager stops.
+    pub fn prune_finished_every(self: &Arc<Self>, keep: Duration) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    () = this.stop.cancelled() => return,
+                }
+                let Ok(keep) = chrono::Duration::from_std(keep) else {
+                    return;
+                };
+                match tasks::prune_finished(&this.ctx.db, chrono::Utc::now() - keep).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "old download records pruned"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune download records"),
+                }
+            }
+        });
     }
 
     /// The cache downloads go to.
@@ -108,7 +135,21 @@ impl DownloadManager {
         if self.ctx.hub.is_offline() {
             return Err(ModelsError::Offline);
         }
-        let mut running = self.running.lock().await;
+        // A cancelled task of this model may still be winding down (removing its
+        // partial files): wait for it, so that its cleanup cannot delete the new
+        // task's files.
+        let deadline = tokio::time::Instant::now() + STOP_WAIT;
+        let mut running = loop {
+            let running = self.running.lock().await;
+            let winding_down = running
+                .values()
+                .any(|r| r.model == model && r.cancel.is_cancelled());
+            if !winding_down || tokio::time::Instant::now() >= deadline {
+                break running;
+            }
+            drop(running);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         // A cancelled task may still be winding down; it is not the running one.
         if let Some(r) = running
             .values()
@@ -137,8 +178,21 @@ impl DownloadManager {
         let cancel = self.stop.child_token();
         let manager = Arc::clone(self);
         let (p, c, m) = (progress.clone(), cancel.clone(), model.clone());
+        let slots = Arc::clone(&self.slots);
         let handle = tokio::spawn(async move {
-            let result = job::run(&manager.ctx, &m, &p, &c).await;
+            // Wait (as pending) for a free download slot, or for a cancel.
+            let slot = tokio::select! {
+                slot = slots.acquire_owned() => slot.ok(),
+                () = c.cancelled() => None,
+            };
+            let result = match slot {
+                Some(slot) => {
+                    let result = job::run(&manager.ctx, &m, &p, &c).await;
+                    drop(slot);
+                    result
+                }
+                None => Err(JobError::Interrupted),
+            };
             manager.conclude(&task_id, &m, &p, result).await;
             manager.running.lock().await.remove(&task_id);
         });

@@ -126,3 +126,58 @@ pub async fn finish(
         .take(0)?;
     Ok(!updated.is_empty())
 }
+
+/// Delete the records of tasks that ended before `cutoff`; how many went.
+pub async fn prune_finished(db: &Db, cutoff: DateTime<Utc>) -> Result<usize, surrealdb::Error> {
+    let gone: Vec<surrealdb::types::Value> = db
+        .query(
+            "DELETE download_task
+             WHERE status IN ['completed', 'failed', 'cancelled'] AND updated_at < $cutoff
+             RETURN BEFORE",
+        )
+        .bind(("cutoff", cutoff))
+        .await?
+        .take(0)?;
+    Ok(gone.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_ended_records_older_than_the_cutoff_are_pruned() {
+        let db = surrealdb::engine::any::connect("mem://")
+            .await
+            .expect("mem");
+        db.use_ns("t").use_db("t").await.expect("ns");
+        crate::store::migrate(&db, &[("core", crate::migrations::CORE)])
+            .await
+            .expect("schema");
+        let view = |id: &str| TaskView {
+            task_id: id.into(),
+            model_id: "org/m".into(),
+            status: DownloadStatus::Pending,
+            downloaded_bytes: 0,
+            total_bytes: 0,
+            error: None,
+            created_at: Utc::now(),
+        };
+        for id in ["old_done", "new_done", "old_running"] {
+            create(&db, &view(id)).await.expect("create");
+        }
+        for id in ["old_done", "new_done"] {
+            finish(&db, id, DownloadStatus::Completed, None, 0)
+                .await
+                .expect("finish");
+        }
+        db.query("UPDATE download_task SET updated_at = time::now() - 40d WHERE id != download_task:new_done")
+            .await
+            .and_then(|r| r.check())
+            .expect("age");
+        let cutoff = Utc::now() - chrono::Duration::days(30);
+        assert_eq!(prune_finished(&db, cutoff).await.expect("prune"), 1);
+        let left = unfinished(&db).await.expect("unfinished");
+        assert_eq!(left.len(), 1, "a running task is never pruned");
+    }
+}

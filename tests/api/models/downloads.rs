@@ -303,6 +303,7 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
         hub_client.clone(),
         cache.clone(),
         4,
+        2,
         mlx_manager::sdk::EventBus::new(),
     );
     let task = first.start(model.clone()).await.expect("started");
@@ -336,6 +337,7 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
         hub_client,
         cache.clone(),
         4,
+        2,
         mlx_manager::sdk::EventBus::new(),
     );
     assert_eq!(second.resume_unfinished().await.expect("resumed"), 1);
@@ -453,4 +455,101 @@ async fn downloads_and_deletions_are_audited() {
     assert_eq!(finish["target"]["id"], task_id.as_str());
     let delete = by_action("model.delete");
     assert_eq!(delete["target"]["name"], MODEL);
+}
+
+fn another_model(n: u32) -> crate::fake_hub::FakeModel {
+    let mut m = tiny_model();
+    m.id = format!("mlx-community/Other-{n}");
+    m
+}
+
+#[tokio::test]
+async fn at_most_concurrent_downloads_run_and_the_rest_wait_as_pending() {
+    let hub = hub_with_tiny_model().await;
+    for n in 1..=2 {
+        hub.add_model(another_model(n));
+    }
+    hub.fault(WEIGHTS, Fault::Stall { after: 50_000 });
+    let app = app_with(&hub).await;
+    let token = app.admin_token().await;
+    let ids = [
+        MODEL.to_owned(),
+        "mlx-community/Other-1".to_owned(),
+        "mlx-community/Other-2".to_owned(),
+    ];
+    let mut tasks = Vec::new();
+    for id in &ids {
+        tasks.push(app.download_task(&token, id).await);
+    }
+    // Two reach the stalled weights; the third stays pending.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let statuses = loop {
+        let mut statuses = Vec::new();
+        for t in &tasks {
+            statuses.push(
+                app.download(&token, t).await["status"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+            );
+        }
+        let downloading = statuses.iter().filter(|s| *s == "downloading").count();
+        if (downloading == 2 && hub.file_requests(WEIGHTS).len() >= 2)
+            || tokio::time::Instant::now() > deadline
+        {
+            break statuses;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "downloading").count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "pending").count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        hub.file_requests(WEIGHTS).len(),
+        2,
+        "only two models fetch at once"
+    );
+    hub.clear_fault(WEIGHTS);
+    hub.release_stalls();
+    for t in &tasks {
+        let done = app.wait_for_end(&token, t).await;
+        assert_eq!(done["status"], "completed", "{done}");
+    }
+}
+
+#[tokio::test]
+async fn a_download_restarted_while_its_cancel_winds_down_keeps_its_files() {
+    let hub = hub_with_tiny_model().await;
+    hub.fault(WEIGHTS, Fault::Stall { after: 50_000 });
+    let app = app_with(&hub).await;
+    let token = app.admin_token().await;
+    let first = app.download_task(&token, MODEL).await;
+    app.wait_for_download(&token, &first, |t| t["downloaded_bytes"].as_u64() > Some(0))
+        .await;
+    // Cancel and restart at once: the new task must not lose its partial files
+    // to the old task's cleanup.
+    let (cancelled, restarted) = tokio::join!(
+        app.cancel_download(&token, &first),
+        app.start_download(&token, MODEL)
+    );
+    assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
+    assert_eq!(restarted.status(), StatusCode::ACCEPTED);
+    let second = json(restarted).await["task_id"]
+        .as_str()
+        .expect("task")
+        .to_owned();
+    hub.clear_fault(WEIGHTS);
+    hub.release_stalls();
+    if second != first {
+        let done = app.wait_for_end(&token, &second).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        assert_cache_layout(&repo_dir(&app), &tiny_model());
+    }
 }
