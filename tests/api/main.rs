@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod bench_plugins;
 mod cli;
+mod crash;
 mod fake_hub;
 mod foundation;
 mod helpers;
