@@ -104,6 +104,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Serve => {
             let config = load()?;
             init_tracing(config.settings.server.log_format);
+            raise_open_file_limit();
             let app = Application::build(config)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -230,6 +231,21 @@ pub fn effective_config(config: &Config) -> Result<String, String> {
     }
     config::redact(&mut value);
     toml::to_string_pretty(&value).map_err(|e| e.to_string())
+}
+
+/// Raise the soft limit of open files to the hard one: every connection, log
+/// file and store file is a descriptor, and macOS starts processes with 256, so
+/// a few hundred idle connections would otherwise lock everyone out.
+fn raise_open_file_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::debug!(from = soft, to = hard, "open-file limit raised"),
+            Err(e) => tracing::warn!(error = %e, soft, hard, "cannot raise the open-file limit"),
+        },
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the open-file limit"),
+    }
 }
 
 fn init_tracing(format: LogFormat) {

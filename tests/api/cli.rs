@@ -296,3 +296,48 @@ async fn start_up_is_quiet_and_ends_with_a_line_a_person_can_act_on() {
     let foreign: Vec<&String> = seen.iter().filter(|l| !l.contains("mlx_manager")).collect();
     assert!(foreign.is_empty(), "a quiet start: {foreign:#?}");
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn serve_raises_the_open_file_limit_to_the_hard_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = crate::helpers::free_port();
+    let script = format!("ulimit -S -n 256 && exec '{BIN}' serve");
+    let mut child = tokio::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("MLX_MANAGER_DATABASE__URL", "mem://")
+        .env("MLX_MANAGER_PATHS__DATA_DIR", dir.path().join("data"))
+        .env("MLX_MANAGER_SERVER__PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("serve");
+    let pid = child.id().expect("pid");
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !http
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(tokio::time::Instant::now() < deadline, "never served");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("the open-files line");
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers.len(), 2, "{line}");
+    assert_eq!(numbers[0], numbers[1], "soft raised to hard: {line}");
+    assert_ne!(numbers[0], "256", "{line}");
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+}
