@@ -51,6 +51,8 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// Log format: `text` or `json`. Verbosity comes from `RUST_LOG`.
     pub log_format: LogFormat,
+    /// `[server.tls]`: serve HTTPS with this certificate and key (PEM).
+    pub tls: Option<TlsSettings>,
     /// `Host` headers the server answers (a name or address, with or without a
     /// port; `*` allows any). Empty: the loopback names and addresses and
     /// `host` (for a wildcard `host`, the machine's host name and interface
@@ -68,8 +70,19 @@ impl Default for ServerSettings {
             cors_origins: Vec::new(),
             log_format: LogFormat::Text,
             allowed_hosts: Vec::new(),
+            tls: None,
         }
     }
+}
+
+/// HTTPS: the certificate chain and its private key, PEM files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The certificate (chain), PEM.
+    pub cert_path: PathBuf,
+    /// Its private key, PEM; must not be readable by group or others.
+    pub key_path: PathBuf,
 }
 
 /// How logs are written.

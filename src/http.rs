@@ -171,12 +171,13 @@ impl AllowTable {
 }
 
 /// Headers every response carries: no MIME sniffing, never framed (Swagger UI
-/// included), and no caching of anything under `/api/auth` (tokens, RFC 6749
-/// 5.1). A 405 names the allowed methods in `Allow`.
+/// included), no caching of anything under `/api/auth` (tokens, RFC 6749 5.1),
+/// and HSTS when serving HTTPS. A 405 names the allowed methods in `Allow`.
 pub async fn security_headers<E: Endpoint>(
     ep: std::sync::Arc<E>,
     req: Request,
     allow: std::sync::Arc<AllowTable>,
+    https: bool,
 ) -> Result<Response> {
     let path = req.uri().path().to_owned();
     let mut resp = Box::pin(ep.call(req))
@@ -193,6 +194,13 @@ pub async fn security_headers<E: Endpoint>(
             headers,
             header::CONTENT_SECURITY_POLICY,
             "frame-ancestors 'none'",
+        );
+    }
+    if https {
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000",
         );
     }
     if path.starts_with("/api/auth/") {

@@ -13,13 +13,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures_util::StreamExt;
 use mlx_manager_sdk::{
     AuthenticatorHandle, Db, EventBus, Permissions, PluginContext, PrincipalSlot, RequestRecord,
 };
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
     endpoint::make_sync,
-    listener::TcpAcceptor,
+    listener::{AcceptorExt, TcpAcceptor},
     middleware::{CatchPanic, Cors},
 };
 use poem_openapi::{LicenseObject, OpenApiService, OperationId};
@@ -259,6 +260,8 @@ async fn observe<P: PluginSet, E: Endpoint>(
 /// listener is bound (so `port()` is known) but not yet serving.
 pub struct Application<P: PluginSet = DefaultPlugins> {
     listener: tokio::net::TcpListener,
+    tls: Option<poem::listener::RustlsConfig>,
+    https: bool,
     host: String,
     port: u16,
     app: poem::endpoint::BoxEndpoint<'static>,
@@ -294,6 +297,11 @@ impl<P: PluginSet> Application<P> {
         let docs = crate::openapi::swagger_ui(&api, &spec);
         let templates = Arc::new(route_templates(&spec));
         let allow = Arc::new(AllowTable::from_document(&spec));
+        let tls = match &settings.server.tls {
+            Some(tls) => Some(tls_config(tls)?),
+            None => None,
+        };
+        let https = tls.is_some();
         let routes = Route::new()
             .at(
                 "/openapi.json",
@@ -317,7 +325,7 @@ impl<P: PluginSet> Application<P> {
             .with_if(!settings.server.cors_origins.is_empty(), cors)
             .catch_all_error(error_to_json)
             .around(move |ep, req| observe::<P, _>(ep, req, hooked.clone(), templates.clone()))
-            .around(move |ep, req| security_headers(ep, req, allow.clone()))
+            .around(move |ep, req| security_headers(ep, req, allow.clone(), https))
             .around(log_request)
             .boxed();
 
@@ -340,6 +348,8 @@ impl<P: PluginSet> Application<P> {
             .boxed();
         Ok(Self {
             listener,
+            tls,
+            https,
             host: settings.server.host.clone(),
             port,
             app,
@@ -363,6 +373,12 @@ impl<P: PluginSet> Application<P> {
     /// plugins' shutdown hooks.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> io::Result<()> {
         let acceptor = TcpAcceptor::from_tokio(self.listener)?;
+        let acceptor = match self.tls {
+            Some(config) => acceptor
+                .rustls(futures_util::stream::once(async move { config }).boxed())
+                .boxed(),
+            None => acceptor.boxed(),
+        };
         let token = self.state.shutdown.clone();
         let stop = async move {
             signal.await;
@@ -374,7 +390,8 @@ impl<P: PluginSet> Application<P> {
             h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
             h => h.to_owned(),
         };
-        let url = format!("http://{host}:{}", self.port);
+        let scheme = if self.https { "https" } else { "http" };
+        let url = format!("{scheme}://{host}:{}", self.port);
         let notes = P::status(&self.plugins).await;
         let mut line = format!("mlx-manager is ready at {url} (Swagger UI: {url}/docs)");
         for note in notes {
@@ -390,6 +407,34 @@ impl<P: PluginSet> Application<P> {
         tracing::info!("stopped");
         served
     }
+}
+
+/// The TLS configuration of `[server.tls]`: the files must be readable, and the
+/// key readable by its owner only.
+fn tls_config(
+    tls: &crate::config::TlsSettings,
+) -> Result<poem::listener::RustlsConfig, StartupError> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read(path).map_err(|source| StartupError::Io {
+            context: format!("[server.tls] {what} {} cannot be read", path.display()),
+            source,
+        })
+    };
+    let cert = read(&tls.cert_path, "cert_path")?;
+    let key = read(&tls.key_path, "key_path")?;
+    let mode = std::fs::metadata(&tls.key_path)
+        .map(|m| m.permissions().mode())
+        .unwrap_or(0);
+    if mode & 0o077 != 0 {
+        return Err(crate::config::ConfigError::Invalid(format!(
+            "[server.tls] key_path {} is readable by others (mode {:o}); chmod 600 it",
+            tls.key_path.display(),
+            mode & 0o777
+        ))
+        .into());
+    }
+    let certificate = poem::listener::RustlsCertificate::new().cert(cert).key(key);
+    Ok(poem::listener::RustlsConfig::new().fallback(certificate))
 }
 
 /// Create `dir` (and parents) with owner-only permissions, or make an existing one

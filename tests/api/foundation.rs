@@ -640,3 +640,72 @@ async fn the_document_lists_415_where_a_body_is_taken_and_bounds_bounded_paramet
     assert_eq!(json(resp).await["code"], "unsupported_media_type");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn tls_from_config_serves_https_with_hsts() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output();
+    if !made.is_ok_and(|o| o.status.success()) {
+        assert!(std::env::var_os("CI").is_none(), "openssl is missing in CI");
+        eprintln!("skipped: the openssl program is not installed");
+        return;
+    }
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let loose = TestApp::try_spawn_with(|f| {
+        f.merge(("server.tls.cert_path", cert.clone()))
+            .merge(("server.tls.key_path", key.clone()))
+    })
+    .await;
+    let err = loose.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        err.contains("key_path") && err.contains("chmod 600"),
+        "{err}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("server.tls.cert_path", cert.clone()))
+            .merge(("server.tls.key_path", key.clone()))
+    })
+    .await;
+    let root = reqwest::Certificate::from_pem(&std::fs::read(&cert).expect("cert")).expect("pem");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .build()
+        .expect("client");
+    let https = app.address.replace("http://", "https://");
+    let resp = client
+        .get(format!("{https}/health"))
+        .send()
+        .await
+        .expect("https request");
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        resp.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let plain = app.client.get(app.url("/health")).send().await;
+    assert!(
+        plain.as_ref().map_or(true, |r| !r.status().is_success()),
+        "plain HTTP is not served: {plain:?}"
+    );
+    app.shutdown().await;
+}
