@@ -159,13 +159,28 @@ impl AllowTable {
     /// The methods of the template that `path` matches, if any.
     pub fn allowed(&self, path: &str) -> Option<String> {
         let segments: Vec<&str> = path.split('/').collect();
-        let (_, methods) = self.0.iter().find(|(template, _)| {
+        let fits = |t: &String, s: &&str| t == s || (t.starts_with('{') && !s.is_empty());
+        let exact = self.0.iter().find(|(template, _)| {
             template.len() == segments.len()
-                && template
-                    .iter()
-                    .zip(&segments)
-                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()))
-        })?;
+                && template.iter().zip(&segments).all(|(t, s)| fits(t, s))
+        });
+        // A last parameter may hold a `/` (a model id `org/name`).
+        // The most specific such template wins (`/api/models/config/{model_id}`
+        // over `/api/models/{model_id}`).
+        let tail = || {
+            self.0
+                .iter()
+                .filter(|(template, _)| {
+                    template.last().is_some_and(|t| t.starts_with('{'))
+                        && template.len() < segments.len()
+                        && template.iter().zip(&segments).all(|(t, s)| fits(t, s))
+                })
+                .max_by_key(|(template, _)| {
+                    let literal = template.iter().filter(|t| !t.starts_with('{')).count();
+                    (template.len(), literal)
+                })
+        };
+        let (_, methods) = exact.or_else(tail)?;
         Some(methods.join(", "))
     }
 }

@@ -214,6 +214,7 @@ export MLX_FUZZ_PROFILE_ID="$profile_id" MLX_FUZZ_DOOMED_PROFILE_ID="$doomed_pro
 export MLX_FUZZ_USER_ID="$user_id" MLX_FUZZ_DOOMED_USER_ID="$doomed_user_id"
 cat "$here/schemathesis.toml" "$here/main.toml" >"$work/main.toml"
 cp "$here/schemathesis.toml" "$work/self.toml"
+cp "$work/main.toml" "$work/streams.toml"
 
 failed=0
 run_schemathesis() {
@@ -223,7 +224,7 @@ run_schemathesis() {
     run "$base/openapi.json" --url "$base"
     --phases examples,coverage,fuzzing,stateful
     --mode all
-    --checks "$checks"
+    --checks "${run_checks:-$checks}"
     --continue-on-failure
     --max-examples "$max_examples"
     --seed "$seed"
@@ -246,9 +247,27 @@ run_schemathesis() {
   admin_still_valid "$name" || failed=1
 }
 
-run_schemathesis main "${as_admin[@]}" --exclude-operation-id logout --exclude-operation-id changeMyPassword
+streams=(streamServerLogs streamDownloadEvents streamAuditEvents)
+not_streams=()
+only_streams=()
+for op in "${streams[@]}"; do
+  not_streams+=(--exclude-operation-id "$op")
+  only_streams+=(--include-operation-id "$op")
+done
+# uninstallService runs apart too: its stateful follow-up, getServiceStatus,
+# answers 200 `{"installed": false}` after a removal by contract (it reports a
+# state; it is not a resource that can be gone), which use_after_free reads as
+# a deleted resource still served.
+run_schemathesis main "${as_admin[@]}" --exclude-operation-id logout --exclude-operation-id changeMyPassword --exclude-operation-id uninstallService "${not_streams[@]}"
+# Event streams: poem-openapi describes one as `type: array, format:
+# event-stream` of the event schema (OpenAPI 3.0 has no better way to say it),
+# and schemathesis 4 checks each event against that array schema as OpenAPI 3.2
+# would, so every event "violates" it. Each event is a valid object of its
+# schema (tests/api reads and checks them): every check but that one runs here.
+run_checks="${checks//response_schema_conformance,/}" \
+  run_schemathesis streams "${as_admin[@]}" "${only_streams[@]}"
 self_ops=()
-for op in logout changeMyPassword updateUser deleteUser resetUserPassword; do
+for op in logout changeMyPassword updateUser deleteUser resetUserPassword uninstallService; do
   self_ops+=(--include-operation-id "$op")
 done
 run_schemathesis self "${self_ops[@]}"

@@ -709,3 +709,20 @@ async fn tls_from_config_serves_https_with_hsts() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn allow_names_the_most_specific_route_for_ids_with_a_slash() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            app.url("/api/models/config/org/name"),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(resp.headers()["allow"], "GET");
+    app.shutdown().await;
+}

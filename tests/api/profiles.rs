@@ -403,3 +403,45 @@ async fn a_body_that_is_not_an_object_is_422_and_a_mistyped_field_is_named() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn null_for_a_field_that_cannot_be_cleared_is_422_naming_it() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let p = app.create_profile(&token, "nulls", "m/x").await;
+    let path = format!("/api/profiles/{}", p["id"].as_str().expect("id"));
+    let resp = app
+        .send_as(&token, Method::PUT, &path, Some(json!({"name": null})))
+        .await;
+    assert_error(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+        Some("Invalid field `name`: must not be null (leave it out instead)"),
+    )
+    .await;
+    // A clearable field still takes null.
+    let resp = app
+        .send_as(
+            &token,
+            Method::PUT,
+            &path,
+            Some(json!({"description": null})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let me = json(app.get_as(&token, "/api/auth/me").await).await;
+    let user_path = format!("/api/auth/users/{}", me["id"].as_str().expect("id"));
+    for field in ["email", "role", "status", "is_admin"] {
+        let resp = app
+            .send_as(
+                &token,
+                Method::PUT,
+                &user_path,
+                Some(json!({ field: null })),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+    }
+    app.shutdown().await;
+}

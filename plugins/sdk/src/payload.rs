@@ -10,7 +10,7 @@
 use poem::{Request, RequestBody};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ExtractParamOptions,
-    registry::{MetaMediaType, MetaRequest, Registry},
+    registry::{MetaMediaType, MetaRequest, MetaSchemaRef, Registry},
     types::Type,
 };
 use serde::de::DeserializeOwned;
@@ -63,8 +63,44 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
             ));
         }
         let bytes = body.take()?.into_bytes().await?;
-        parse(&bytes).map(JsonBody).map_err(Into::into)
+        parse_checked::<T>(&bytes).map(JsonBody).map_err(Into::into)
     }
+}
+
+/// The properties of `T`'s documented object that may not be `null`.
+fn non_nullable<T: Type>() -> Vec<&'static str> {
+    let mut registry = Registry::new();
+    T::register(&mut registry);
+    let MetaSchemaRef::Reference(name) = T::schema_ref() else {
+        return Vec::new();
+    };
+    let Some(schema) = registry.schemas.get(&name) else {
+        return Vec::new();
+    };
+    schema
+        .properties
+        .iter()
+        .filter(|(_, p)| !matches!(p, MetaSchemaRef::Inline(s) if s.nullable))
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// [`parse`], after refusing `null` for a property the document does not
+/// declare nullable (serde would read it as "absent").
+fn parse_checked<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        let strict = non_nullable::<T>();
+        if let Some((name, _)) = map
+            .iter()
+            .find(|(k, v)| v.is_null() && strict.contains(&k.as_str()))
+        {
+            return Err(ApiError::unprocessable(
+                "invalid_body",
+                format!("Invalid field `{name}`: must not be null (leave it out instead)"),
+            ));
+        }
+    }
+    parse(bytes)
 }
 
 /// Parse `bytes` as a `T` (every body is a JSON object), with an error that
