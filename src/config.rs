@@ -51,6 +51,9 @@ pub struct ServerSettings {
     pub cors_origins: Vec<String>,
     /// Log format: `text` or `json`. Verbosity comes from `RUST_LOG`.
     pub log_format: LogFormat,
+    /// Proxies (CIDR, or single addresses) whose `X-Forwarded-For` is believed:
+    /// behind one, the client is the first untrusted hop. Empty: the socket peer.
+    pub trusted_proxies: Vec<String>,
     /// `[server.tls]`: serve HTTPS with this certificate and key (PEM).
     pub tls: Option<TlsSettings>,
     /// `Host` headers the server answers (a name or address, with or without a
@@ -70,6 +73,7 @@ impl Default for ServerSettings {
             cors_origins: Vec::new(),
             log_format: LogFormat::Text,
             allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
             tls: None,
         }
     }

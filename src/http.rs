@@ -328,3 +328,97 @@ pub async fn check_host<E: Endpoint>(
         .await
         .map(IntoResponse::into_response)
 }
+
+/// Who the client is: the socket peer, or behind trusted proxies the first
+/// untrusted hop of `X-Forwarded-For` (read from the right).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parse `server.trusted_proxies` (CIDRs or plain addresses).
+    pub fn parse(entries: &[String]) -> std::result::Result<Self, String> {
+        let nets = entries
+            .iter()
+            .map(|e| {
+                e.parse::<ipnet::IpNet>()
+                    .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("server.trusted_proxies: {e:?} is not an address or CIDR"))
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(Self(nets))
+    }
+
+    fn trusts(&self, ip: &std::net::IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(ip))
+    }
+
+    /// The client's address for a request from `peer` with these
+    /// `X-Forwarded-For` values.
+    pub fn client(&self, peer: std::net::IpAddr, forwarded: Option<&str>) -> std::net::IpAddr {
+        if !self.trusts(&peer) {
+            return peer;
+        }
+        let hops = forwarded.unwrap_or_default().split(',').rev();
+        for hop in hops {
+            match hop.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) if self.trusts(&ip) => continue,
+                Ok(ip) => return ip,
+                Err(_) => return peer,
+            }
+        }
+        peer
+    }
+}
+
+/// Put the client's [`mlx_manager_sdk::ClientAddress`] in the request's data.
+pub async fn client_address<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    mut req: Request,
+    proxies: std::sync::Arc<TrustedProxies>,
+) -> Result<Response> {
+    let peer = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let client = proxies.client(peer, forwarded.as_deref());
+    req.set_data(mlx_manager_sdk::ClientAddress(client));
+    Box::pin(ep.call(req))
+        .await
+        .map(IntoResponse::into_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_is_the_first_untrusted_hop_behind_trusted_proxies() {
+        let proxies =
+            TrustedProxies::parse(&["10.0.0.0/8".into(), "127.0.0.1".into()]).expect("parse");
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        assert_eq!(
+            proxies.client(ip("203.0.113.9"), Some("1.2.3.4")),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            proxies.client(ip("127.0.0.1"), Some("1.2.3.4, 10.1.1.1")),
+            ip("1.2.3.4")
+        );
+        assert_eq!(
+            proxies.client(ip("127.0.0.1"), Some("6.6.6.6, 1.2.3.4")),
+            ip("1.2.3.4")
+        );
+        assert_eq!(proxies.client(ip("127.0.0.1"), None), ip("127.0.0.1"));
+        assert_eq!(
+            proxies.client(ip("127.0.0.1"), Some("junk")),
+            ip("127.0.0.1")
+        );
+        assert!(TrustedProxies::parse(&["not-a-net".into()]).is_err());
+    }
+}

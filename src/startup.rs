@@ -230,9 +230,13 @@ async fn observe<P: PluginSet, E: Endpoint>(
     req.set_data(slot.clone());
     let method = req.method().clone();
     let address = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string());
+        .data::<mlx_manager_sdk::ClientAddress>()
+        .map(|a| a.0.to_string())
+        .or_else(|| {
+            req.remote_addr()
+                .as_socket_addr()
+                .map(|a| a.ip().to_string())
+        });
     let start = Instant::now();
     // Boxed: each middleware keeps the inner future on the heap, so the poll
     // depth of a request stays small in debug builds too.
@@ -302,6 +306,10 @@ impl<P: PluginSet> Application<P> {
             None => None,
         };
         let https = tls.is_some();
+        let proxies = Arc::new(
+            crate::http::TrustedProxies::parse(&settings.server.trusted_proxies)
+                .map_err(ConfigError::Invalid)?,
+        );
         let routes = Route::new()
             .at(
                 "/openapi.json",
@@ -326,6 +334,7 @@ impl<P: PluginSet> Application<P> {
             .catch_all_error(error_to_json)
             .around(move |ep, req| observe::<P, _>(ep, req, hooked.clone(), templates.clone()))
             .around(move |ep, req| security_headers(ep, req, allow.clone(), https))
+            .around(move |ep, req| crate::http::client_address(ep, req, proxies.clone()))
             .around(log_request)
             .boxed();
 

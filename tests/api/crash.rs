@@ -25,6 +25,7 @@ fn manager(dir: &std::path::Path, port: u16) -> tokio::process::Child {
         .env("MLX_MANAGER_SERVER__PORT", port.to_string())
         .env("MLX_MANAGER_PATHS__DATA_DIR", dir.join("data"))
         .env("MLX_MANAGER_PLUGINS__AUTH__REGISTRATION", "open")
+        .env("MLX_MANAGER_PLUGINS__AUTH__THROTTLE__ENABLED", "false")
         .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__MEMORY_KIB", "1024")
         .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__ITERATIONS", "1")
         .stdout(std::process::Stdio::null())

@@ -33,10 +33,13 @@ pub fn test_figment(data_dir: &std::path::Path) -> Figment {
 
 /// Cheap Argon2 parameters, so that tests stay fast (a test that needs the real
 /// cost sets them back).
+/// Throttling is off too: test suites register many accounts from one address
+/// (`tests/api/throttle.rs` turns it back on).
 pub fn with_fast_hashing(figment: Figment) -> Figment {
     figment
         .merge(("plugins.auth.argon2.memory_kib", 1024))
         .merge(("plugins.auth.argon2.iterations", 1))
+        .merge(("plugins.auth.throttle.enabled", false))
 }
 
 impl TestApp {

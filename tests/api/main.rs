@@ -21,4 +21,5 @@ mod server_env;
 mod server_program;
 mod servers;
 mod system;
+mod throttle;
 mod users;

@@ -30,5 +30,7 @@ pub const DISABLE: EventAction = EventAction("auth.disable");
 pub const DELETE: EventAction = EventAction("auth.delete");
 /// A user changed their own password.
 pub const PASSWORD_CHANGE: EventAction = EventAction("auth.password_change");
+/// Failed attempts locked an account or an address.
+pub const THROTTLE_LOCK: EventAction = EventAction("auth.throttle_lock");
 /// A password set by an admin or at the command line.
 pub const PASSWORD_RESET: EventAction = EventAction("auth.password_reset");

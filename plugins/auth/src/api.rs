@@ -4,11 +4,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{Actor, ApiError, Auth, JsonBody, Role};
-use poem::{
-    Request,
-    web::{Data, RemoteAddr},
-};
+use mlx_manager_sdk::{Actor, ApiError, Auth, ClientAddress, JsonBody, Role};
+use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
     auth::{Bearer, BearerAuthorization},
@@ -202,9 +199,23 @@ pub enum Done {
     NoContent,
 }
 
-/// The client's IP address, for the audit log.
-fn address(remote: &RemoteAddr) -> Option<String> {
-    remote.as_socket_addr().map(|a| a.ip().to_string())
+/// The client's address as the core determined it (`server.trusted_proxies`).
+fn address(client: Option<&ClientAddress>) -> Option<std::net::IpAddr> {
+    client.map(|c| c.0)
+}
+
+/// A throttle lock in force.
+#[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ThrottleLock {
+    /// The account, for account locks.
+    pub account: Option<String>,
+    /// The address, for address locks.
+    pub address: Option<String>,
+    /// Failed attempts in the window.
+    pub failures: u64,
+    /// When the lock ends (the oldest failure leaves the window).
+    pub locked_until: DateTime<Utc>,
 }
 
 /// The authentication plugin's operations.
@@ -219,7 +230,9 @@ impl AuthApi {
     /// ones are `pending` until an admin approves them (under `registration =
     /// "open"` they are approved at once; under `"closed"` this is 403
     /// `registration_closed`). Errors: 409 `email_taken` "Email already
-    /// registered"; 422 `invalid_email`, `invalid_password`.
+    /// registered"; 422 `invalid_email`, `invalid_password`; 429
+    /// `too_many_attempts` (each registration spends the address's budget of
+    /// failed logins).
     #[oai(
         path = "/api/auth/register",
         method = "post",
@@ -229,14 +242,13 @@ impl AuthApi {
     async fn register(
         &self,
         plugin: Data<&Arc<AuthPlugin>>,
-        remote: &RemoteAddr,
+        client: Option<Data<&ClientAddress>>,
         body: JsonBody<RegisterRequest>,
     ) -> Result<UserCreated, ApiError> {
         let JsonBody(req) = body;
         let service = plugin.service();
-        let user = service
-            .register(&req.email, req.password, address(remote))
-            .await?;
+        let from = address(client.map(|c| c.0));
+        let user = service.register(&req.email, req.password, from).await?;
         Ok(UserCreated::Created(Json(user.into())))
     }
 
@@ -248,7 +260,9 @@ impl AuthApi {
     /// 401 `invalid_credentials` "Incorrect email or password" (the same answer
     /// for unknown emails and wrong passwords); 403 `account_pending` "Account
     /// pending approval", `account_disabled` "Account disabled"; 400
-    /// `unsupported_grant_type`.
+    /// `unsupported_grant_type`; 429 `too_many_attempts` with `Retry-After` once
+    /// failed logins reach a limit of `[plugins.auth.throttle]` (checked before
+    /// the password, so a right one does not pass either).
     #[oai(
         path = "/api/auth/login",
         method = "post",
@@ -258,14 +272,15 @@ impl AuthApi {
     async fn login(
         &self,
         plugin: Data<&Arc<AuthPlugin>>,
-        remote: &RemoteAddr,
+        client: Option<Data<&ClientAddress>>,
         body: Form<LoginForm>,
     ) -> Result<Json<Token>, ApiError> {
         let Form(form) = body;
         let grant = form.grant_type.as_deref();
+        let from = address(client.map(|c| c.0));
         let token = plugin
             .service()
-            .login(&form.username, &form.password, grant, address(remote))
+            .login(&form.username, &form.password, grant, from)
             .await?;
         Ok(Json(token.into()))
     }
@@ -311,7 +326,8 @@ impl AuthApi {
     ///
     /// Action: `auth.self`. Every earlier token of the user stops working, including
     /// the one used for this call: use the returned token from now on. Errors: 422
-    /// `wrong_current_password`, `invalid_password`.
+    /// `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
+    /// wrong current password spends the login budget of the account and address).
     #[oai(
         path = "/api/auth/me/password",
         method = "put",
@@ -322,13 +338,19 @@ impl AuthApi {
         &self,
         auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
+        client: Option<Data<&ClientAddress>>,
         body: JsonBody<PasswordChange>,
     ) -> Result<Json<Token>, ApiError> {
         let who = auth.require(AUTH_SELF)?;
         let JsonBody(req) = body;
         let token = plugin
             .service()
-            .change_password(who, &req.current_password, req.new_password)
+            .change_password(
+                who,
+                &req.current_password,
+                req.new_password,
+                address(client.map(|c| c.0)),
+            )
             .await?;
         Ok(Json(token.into()))
     }
@@ -454,6 +476,77 @@ impl AuthApi {
     ) -> Result<Done, ApiError> {
         let by = Actor::of(auth.require(USERS_MANAGE)?);
         plugin.service().delete_user(by, &id.0).await?;
+        Ok(Done::NoContent)
+    }
+
+    /// List throttle locks
+    ///
+    /// Action: `users.manage`. Accounts and addresses locked by failed logins
+    /// (per account and address, per address, per account), with the time each
+    /// lock ends. The counters live in this manager's memory.
+    #[oai(
+        path = "/api/auth/throttle",
+        method = "get",
+        operation_id = "listThrottleLocks",
+        tag = "AuthTags::Users"
+    )]
+    async fn throttle_locks(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+    ) -> Result<Json<Vec<ThrottleLock>>, ApiError> {
+        auth.require(USERS_MANAGE)?;
+        let now = Utc::now();
+        let locks = plugin
+            .service()
+            .throttle()
+            .locks()
+            .into_iter()
+            .map(|l| ThrottleLock {
+                account: l.account,
+                address: l.address.map(|a| a.to_string()),
+                failures: l.failures as u64,
+                locked_until: now
+                    + chrono::Duration::from_std(l.locked_for)
+                        .unwrap_or_else(|_| chrono::Duration::zero()),
+            });
+        Ok(Json(locks.collect()))
+    }
+
+    /// Clear throttle locks
+    ///
+    /// Action: `users.manage`. Forget the failures of `account`, of `address`,
+    /// or of both (their pair and each alone). Errors: 422 `invalid_parameter`
+    /// when neither is given or the address is not an IP address.
+    #[oai(
+        path = "/api/auth/throttle",
+        method = "delete",
+        operation_id = "clearThrottleLocks",
+        tag = "AuthTags::Users"
+    )]
+    async fn clear_throttle(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        /// The account's email.
+        account: Query<Option<String>>,
+        /// The IP address.
+        address: Query<Option<String>>,
+    ) -> Result<Done, ApiError> {
+        auth.require(USERS_MANAGE)?;
+        let bad = |d: &str| ApiError::unprocessable("invalid_parameter", d.to_owned());
+        let ip = match address.0.as_deref() {
+            Some(a) => Some(
+                a.parse::<std::net::IpAddr>()
+                    .map_err(|_| bad("address must be an IP address"))?,
+            ),
+            None => None,
+        };
+        let account = account.0.map(|a| a.trim().to_lowercase());
+        if account.is_none() && ip.is_none() {
+            return Err(bad("give account, address or both"));
+        }
+        plugin.service().throttle().clear(account.as_deref(), ip);
         Ok(Done::NoContent)
     }
 

@@ -91,6 +91,8 @@ pub struct AuthConfig {
     pub argon2: Argon2Config,
     /// Optional first admin.
     pub bootstrap: BootstrapConfig,
+    /// Login throttling.
+    pub throttle: crate::throttle::ThrottleConfig,
 }
 
 impl Default for AuthConfig {
@@ -107,6 +109,7 @@ impl Default for AuthConfig {
             max_concurrent_hashes: 0,
             argon2: Argon2Config::default(),
             bootstrap: BootstrapConfig::default(),
+            throttle: crate::throttle::ThrottleConfig::default(),
         }
     }
 }

@@ -68,6 +68,9 @@ pub enum AuthError {
     /// Deleting the last approved admin.
     #[error("Cannot delete last admin")]
     LastAdminDelete,
+    /// Too many failed attempts (API.md "Login throttling").
+    #[error("Too many attempts; try again in {} seconds", .0.as_secs().max(1))]
+    Throttled(std::time::Duration),
     /// `role` and `is_admin` of one update disagree.
     #[error("role and is_admin disagree; send one of them")]
     RoleConflict,
@@ -102,6 +105,10 @@ impl From<AuthError> for ApiError {
             E::AccountInactive => ApiError::unauthorized("account_inactive", detail),
             E::UserNotFound => ApiError::not_found("user_not_found", detail),
             E::RoleConflict => ApiError::unprocessable("role_conflict", detail),
+            E::Throttled(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                ApiError::too_many_requests("too_many_attempts", detail, secs)
+            }
             E::LastAdminDemotion | E::LastAdminDisable | E::LastAdminDelete => {
                 ApiError::bad_request("last_admin", detail)
             }

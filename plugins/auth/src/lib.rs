@@ -19,6 +19,7 @@ pub mod error;
 pub mod hashing;
 pub mod input;
 pub mod service;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

@@ -60,6 +60,7 @@ pub struct AuthService {
     config: AuthConfig,
     permissions: Arc<Permissions>,
     events: EventBus,
+    throttle: crate::throttle::Throttle,
 }
 
 fn user_target(user: &UserRow) -> Target {
@@ -77,6 +78,7 @@ impl AuthService {
         permissions: Arc<Permissions>,
         events: EventBus,
     ) -> Self {
+        let throttle = crate::throttle::Throttle::new(config.throttle.clone());
         Self {
             db,
             hasher,
@@ -84,11 +86,32 @@ impl AuthService {
             config,
             permissions,
             events,
+            throttle,
         }
     }
 
     async fn publish(&self, actor: Actor, action: EventAction, target: Target) {
         self.events.publish(Event::new(actor, action, target)).await;
+    }
+
+    /// The throttle's counters (for the admin's list and clear).
+    pub fn throttle(&self) -> &crate::throttle::Throttle {
+        &self.throttle
+    }
+
+    /// Count a failure; publish `auth.throttle_lock` when it started a lock.
+    async fn failed_attempt(&self, email: Option<&str>, address: Option<std::net::IpAddr>) {
+        let Some(ip) = address else {
+            return;
+        };
+        if self.throttle.failed(email, ip) {
+            let actor = Actor::anonymous(email.map(str::to_owned), ActorVia::Password);
+            let target = Target::new("user", None, email.map(str::to_owned));
+            let event = Event::new(actor, actions::THROTTLE_LOCK, target)
+                .outcome(Outcome::Denied)
+                .address(Some(ip.to_string()));
+            self.events.publish(event).await;
+        }
     }
 
     /// The store.
@@ -102,8 +125,12 @@ impl AuthService {
         &self,
         email: &str,
         password: String,
-        address: Option<String>,
+        address: Option<std::net::IpAddr>,
     ) -> Result<UserRow, AuthError> {
+        // Each registration spends the address's budget (API.md), before any work.
+        if let Some(ip) = address {
+            self.throttle.counted(ip).map_err(AuthError::Throttled)?;
+        }
         let email = Email::parse(email)?;
         let password = Password::parse(password)?;
         if self.config.registration == Registration::Closed {
@@ -114,7 +141,8 @@ impl AuthService {
         let how = NewAccount::Registered { approve };
         let user = users::create(&self.db, &email, hash, how, self.config.default_role).await?;
         let actor = Actor::user(user.key(), user.email.clone(), ActorVia::Password);
-        let event = Event::new(actor, actions::REGISTER, user_target(&user)).address(address);
+        let event = Event::new(actor, actions::REGISTER, user_target(&user))
+            .address(address.map(|a| a.to_string()));
         self.events.publish(event).await;
         Ok(user)
     }
@@ -139,7 +167,7 @@ impl AuthService {
         username: &str,
         password: &str,
         grant_type: Option<&str>,
-        address: Option<String>,
+        address: Option<std::net::IpAddr>,
     ) -> Result<IssuedToken, AuthError> {
         if grant_type.is_some_and(|g| !g.is_empty() && g != "password") {
             return Err(AuthError::UnsupportedGrantType);
@@ -147,6 +175,13 @@ impl AuthService {
         // Only a well-formed email is ever recorded: a password typed into the
         // username field must not reach the audit log.
         let email = Email::parse(username).ok();
+        // Refused before any password work, whether the password is right or not.
+        if let Some(ip) = address {
+            let account = email.as_ref().map(Email::as_str);
+            if let Err(wait) = self.throttle.check(account, ip) {
+                return Err(AuthError::Throttled(wait));
+            }
+        }
         let user = match &email {
             Some(email) => users::find_by_email(&self.db, email).await?,
             None => None,
@@ -164,6 +199,15 @@ impl AuthService {
             _ => Err(AuthError::InvalidCredentials),
         };
         let email = email.map(|e| e.as_str().to_owned());
+        match (&result, address) {
+            (Ok(_), Some(ip)) => self
+                .throttle
+                .succeeded(email.as_deref().unwrap_or_default(), ip),
+            (Err(AuthError::InvalidCredentials), _) => {
+                self.failed_attempt(email.as_deref(), address).await
+            }
+            _ => {}
+        }
         let (actor, target) = match &user {
             Some(user) => (
                 Actor::user(user.key(), user.email.clone(), ActorVia::Password),
@@ -180,7 +224,9 @@ impl AuthService {
                 .outcome(Outcome::Denied)
                 .detail(e.to_string()),
         };
-        self.events.publish(event.address(address)).await;
+        self.events
+            .publish(event.address(address.map(|a| a.to_string())))
+            .await;
         result
     }
 
@@ -260,7 +306,14 @@ impl AuthService {
         principal: &Principal,
         current: &str,
         new: String,
+        address: Option<std::net::IpAddr>,
     ) -> Result<IssuedToken, AuthError> {
+        // A stolen token must not guess the current password: the login budget.
+        if let Some(ip) = address {
+            self.throttle
+                .check(Some(principal.email()), ip)
+                .map_err(AuthError::Throttled)?;
+        }
         let new = Password::parse(new)?;
         let user = self.me(principal).await?;
         let target = user_target(&user);
@@ -273,6 +326,7 @@ impl AuthService {
                 .outcome(Outcome::Denied)
                 .detail(AuthError::WrongCurrentPassword.to_string());
             self.events.publish(event).await;
+            self.failed_attempt(Some(principal.email()), address).await;
             return Err(AuthError::WrongCurrentPassword);
         }
         let hash = self.hasher.hash(&new).await?;

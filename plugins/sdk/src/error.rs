@@ -53,6 +53,15 @@ pub enum ApiError {
     /// Well-formed input that breaks a business rule.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Too many attempts (failed logins from this address or for this account):
+    /// wait `Retry-After` seconds.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        String,
+    ),
     /// An unexpected failure; the cause is in the server log, not here.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
@@ -99,6 +108,10 @@ impl ApiError {
     pub fn unprocessable(code: &str, detail: impl Into<String>) -> Self {
         Self::Unprocessable(body(code, detail))
     }
+    /// 429 with `code`, a sentence and `Retry-After` (whole seconds, at least 1).
+    pub fn too_many_requests(code: &str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::TooManyRequests(body(code, detail), retry_after_secs.max(1).to_string())
+    }
     /// 501 with `code` and a sentence.
     pub fn not_implemented(code: &str, detail: impl Into<String>) -> Self {
         Self::NotImplemented(body(code, detail))
@@ -128,6 +141,7 @@ impl ApiError {
             | Self::PayloadTooLarge(b)
             | Self::UnsupportedMediaType(b)
             | Self::Unprocessable(b)
+            | Self::TooManyRequests(b, _)
             | Self::Internal(b)
             | Self::NotImplemented(b)
             | Self::BadGateway(b)

@@ -33,7 +33,7 @@ pub use events::{Actor, ActorVia, Event, EventAction, EventBus, Outcome, Target}
 pub use payload::JsonBody;
 pub use plugin::{Migration, Plugin, PluginContext, PluginError, RequestRecord};
 pub use security::{
-    Auth, Authenticator, AuthenticatorHandle, BearerToken, Credential, OAuth2Password,
-    PrincipalSlot, Scopes, StreamAuth, StreamTicket, TOKEN_URL,
+    Auth, Authenticator, AuthenticatorHandle, BearerToken, ClientAddress, Credential,
+    OAuth2Password, PrincipalSlot, Scopes, StreamAuth, StreamTicket, TOKEN_URL,
 };
 pub use store::Db;

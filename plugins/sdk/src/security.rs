@@ -58,6 +58,12 @@ impl PrincipalSlot {
     }
 }
 
+/// The client's address as the core determined it: the socket peer, or, when
+/// the peer is a trusted proxy (`server.trusted_proxies`), the first untrusted
+/// hop of `X-Forwarded-For`. In every request's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 /// The authenticator installed in the app, put in every request's data by the core.
 /// `None` when no plugin installed one: then every protected call is 401.
 #[derive(Clone, Default)]

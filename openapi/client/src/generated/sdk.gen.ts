@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { CancelDownloadData, CancelDownloadErrors, CancelDownloadResponses, ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteLocalModelData, DeleteLocalModelErrors, DeleteLocalModelResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, ExportAuditEventsData, ExportAuditEventsErrors, ExportAuditEventsResponses, GetDownloadData, GetDownloadErrors, GetDownloadResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelConfigData, GetModelConfigErrors, GetModelConfigResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetServiceStatusData, GetServiceStatusErrors, GetServiceStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, InstallServiceData, InstallServiceErrors, InstallServiceResponses, ListActiveDownloadsData, ListActiveDownloadsErrors, ListActiveDownloadsResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListLocalModelsData, ListLocalModelsErrors, ListLocalModelsResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, SearchModelsData, SearchModelsErrors, SearchModelsResponses, StartModelDownloadData, StartModelDownloadErrors, StartModelDownloadResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamAuditEventsData, StreamAuditEventsErrors, StreamAuditEventsResponses, StreamDownloadEventsData, StreamDownloadEventsErrors, StreamDownloadEventsResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UninstallServiceData, UninstallServiceErrors, UninstallServiceResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { CancelDownloadData, CancelDownloadErrors, CancelDownloadResponses, ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, ClearThrottleLocksData, ClearThrottleLocksErrors, ClearThrottleLocksResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteLocalModelData, DeleteLocalModelErrors, DeleteLocalModelResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, ExportAuditEventsData, ExportAuditEventsErrors, ExportAuditEventsResponses, GetDownloadData, GetDownloadErrors, GetDownloadResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelConfigData, GetModelConfigErrors, GetModelConfigResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetServiceStatusData, GetServiceStatusErrors, GetServiceStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, InstallServiceData, InstallServiceErrors, InstallServiceResponses, ListActiveDownloadsData, ListActiveDownloadsErrors, ListActiveDownloadsResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListLocalModelsData, ListLocalModelsErrors, ListLocalModelsResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListThrottleLocksData, ListThrottleLocksErrors, ListThrottleLocksResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, SearchModelsData, SearchModelsErrors, SearchModelsResponses, StartModelDownloadData, StartModelDownloadErrors, StartModelDownloadResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamAuditEventsData, StreamAuditEventsErrors, StreamAuditEventsResponses, StreamDownloadEventsData, StreamDownloadEventsErrors, StreamDownloadEventsResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UninstallServiceData, UninstallServiceErrors, UninstallServiceResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean> = Options2<TData, ThrowOnError> & {
     /**
@@ -567,7 +567,9 @@ export const streamAuditEvents = <ThrowOnError extends boolean = false>(options?
  * ones are `pending` until an admin approves them (under `registration =
  * "open"` they are approved at once; under `"closed"` this is 403
  * `registration_closed`). Errors: 409 `email_taken` "Email already
- * registered"; 422 `invalid_email`, `invalid_password`.
+ * registered"; 422 `invalid_email`, `invalid_password`; 429
+ * `too_many_attempts` (each registration spends the address's budget of
+ * failed logins).
  */
 export const register = <ThrowOnError extends boolean = false>(options: Options<RegisterData, ThrowOnError>) => (options.client ?? client).post<RegisterResponses, RegisterErrors, ThrowOnError>({
     url: '/api/auth/register',
@@ -587,7 +589,9 @@ export const register = <ThrowOnError extends boolean = false>(options: Options<
  * 401 `invalid_credentials` "Incorrect email or password" (the same answer
  * for unknown emails and wrong passwords); 403 `account_pending` "Account
  * pending approval", `account_disabled` "Account disabled"; 400
- * `unsupported_grant_type`.
+ * `unsupported_grant_type`; 429 `too_many_attempts` with `Retry-After` once
+ * failed logins reach a limit of `[plugins.auth.throttle]` (checked before
+ * the password, so a right one does not pass either).
  */
 export const login = <ThrowOnError extends boolean = false>(options: Options<LoginData, ThrowOnError>) => (options.client ?? client).post<LoginResponses, LoginErrors, ThrowOnError>({
     ...urlSearchParamsBodySerializer,
@@ -631,7 +635,8 @@ export const getMe = <ThrowOnError extends boolean = false>(options?: Options<Ge
  *
  * Action: `auth.self`. Every earlier token of the user stops working, including
  * the one used for this call: use the returned token from now on. Errors: 422
- * `wrong_current_password`, `invalid_password`.
+ * `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
+ * wrong current password spends the login budget of the account and address).
  *
  * Least role by default: `viewer`.
  */
@@ -721,6 +726,36 @@ export const updateUser = <ThrowOnError extends boolean = false>(options: Option
         'Content-Type': 'application/json; charset=utf-8',
         ...options.headers
     }
+});
+
+/**
+ * Clear throttle locks
+ *
+ * Action: `users.manage`. Forget the failures of `account`, of `address`,
+ * or of both (their pair and each alone). Errors: 422 `invalid_parameter`
+ * when neither is given or the address is not an IP address.
+ *
+ * Least role by default: `admin`.
+ */
+export const clearThrottleLocks = <ThrowOnError extends boolean = false>(options?: Options<ClearThrottleLocksData, ThrowOnError>) => (options?.client ?? client).delete<ClearThrottleLocksResponses, ClearThrottleLocksErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/auth/throttle',
+    ...options
+});
+
+/**
+ * List throttle locks
+ *
+ * Action: `users.manage`. Accounts and addresses locked by failed logins
+ * (per account and address, per address, per account), with the time each
+ * lock ends. The counters live in this manager's memory.
+ *
+ * Least role by default: `admin`.
+ */
+export const listThrottleLocks = <ThrowOnError extends boolean = false>(options?: Options<ListThrottleLocksData, ThrowOnError>) => (options?.client ?? client).get<ListThrottleLocksResponses, ListThrottleLocksErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    url: '/api/auth/throttle',
+    ...options
 });
 
 /**

@@ -1074,6 +1074,30 @@ export type SystemInfo = {
 };
 
 /**
+ * ThrottleLock
+ *
+ * A throttle lock in force.
+ */
+export type ThrottleLock = {
+    /**
+     * The account, for account locks.
+     */
+    account?: string;
+    /**
+     * The address, for address locks.
+     */
+    address?: string;
+    /**
+     * Failed attempts in the window.
+     */
+    failures: number;
+    /**
+     * When the lock ends (the oldest failure leaves the window).
+     */
+    locked_until: string;
+};
+
+/**
  * Token
  *
  * An access token.
@@ -1287,6 +1311,11 @@ export type ListProfilesErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -1355,6 +1384,11 @@ export type CreateProfileErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -1420,6 +1454,11 @@ export type GetNextPortErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -1488,6 +1527,11 @@ export type DeleteProfileErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -1559,6 +1603,11 @@ export type GetProfileErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -1633,6 +1682,11 @@ export type UpdateProfileErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -1706,6 +1760,11 @@ export type DuplicateProfileErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -1771,6 +1830,11 @@ export type ListServersErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -1839,6 +1903,11 @@ export type StartServerErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -1913,6 +1982,11 @@ export type StopServerErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -1980,6 +2054,11 @@ export type RestartServerErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -2049,6 +2128,11 @@ export type GetServerHealthErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -2116,6 +2200,11 @@ export type GetServerStatusErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -2190,6 +2279,11 @@ export type StreamServerLogsErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -2253,6 +2347,11 @@ export type GetSystemMemoryErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -2315,6 +2414,11 @@ export type GetSystemInfoErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -2383,6 +2487,11 @@ export type UninstallServiceErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -2455,6 +2564,11 @@ export type GetServiceStatusErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -2522,6 +2636,11 @@ export type InstallServiceErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -2599,6 +2718,11 @@ export type SearchModelsErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -2661,6 +2785,11 @@ export type ListLocalModelsErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -2730,6 +2859,11 @@ export type StartModelDownloadErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -2795,6 +2929,11 @@ export type ListActiveDownloadsErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -2863,6 +3002,11 @@ export type CancelDownloadErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -2935,6 +3079,11 @@ export type GetDownloadErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -3002,6 +3151,11 @@ export type StreamDownloadEventsErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -3071,6 +3225,11 @@ export type DeleteLocalModelErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -3138,6 +3297,11 @@ export type GetModelConfigErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -3231,6 +3395,11 @@ export type ListAuditEventsErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -3315,6 +3484,11 @@ export type ExportAuditEventsErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -3380,6 +3554,11 @@ export type StreamAuditEventsErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -3448,6 +3627,11 @@ export type RegisterErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -3520,6 +3704,11 @@ export type LoginErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -3582,6 +3771,11 @@ export type LogoutErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -3648,6 +3842,11 @@ export type GetMeErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -3717,6 +3916,11 @@ export type ChangeMyPasswordErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -3779,6 +3983,11 @@ export type CreateStreamTicketErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -3851,6 +4060,11 @@ export type ListUsersErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -3913,6 +4127,11 @@ export type CountPendingUsersErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -3981,6 +4200,11 @@ export type DeleteUserErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */
@@ -4058,6 +4282,11 @@ export type UpdateUserErrors = {
      */
     422: ApiError;
     /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
      * An unexpected failure; the cause is in the server log, not here.
      */
     500: ApiError;
@@ -4082,6 +4311,154 @@ export type UpdateUserResponses = {
 };
 
 export type UpdateUserResponse = UpdateUserResponses[keyof UpdateUserResponses];
+
+export type ClearThrottleLocksData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * The account's email.
+         */
+        account?: string;
+        /**
+         * The IP address.
+         */
+        address?: string;
+    };
+    url: '/api/auth/throttle';
+};
+
+export type ClearThrottleLocksErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ClearThrottleLocksError = ClearThrottleLocksErrors[keyof ClearThrottleLocksErrors];
+
+export type ClearThrottleLocksResponses = {
+    /**
+     * Done; no content.
+     */
+    204: void;
+};
+
+export type ClearThrottleLocksResponse = ClearThrottleLocksResponses[keyof ClearThrottleLocksResponses];
+
+export type ListThrottleLocksData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/auth/throttle';
+};
+
+export type ListThrottleLocksErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ListThrottleLocksError = ListThrottleLocksErrors[keyof ListThrottleLocksErrors];
+
+export type ListThrottleLocksResponses = {
+    200: Array<ThrottleLock>;
+};
+
+export type ListThrottleLocksResponse = ListThrottleLocksResponses[keyof ListThrottleLocksResponses];
 
 export type ResetUserPasswordData = {
     body: PasswordReset;
@@ -4130,6 +4507,11 @@ export type ResetUserPasswordErrors = {
      * Well-formed input that breaks a business rule.
      */
     422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
     /**
      * An unexpected failure; the cause is in the server log, not here.
      */

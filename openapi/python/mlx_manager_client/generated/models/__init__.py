@@ -42,6 +42,7 @@ from .service_status import ServiceStatus
 from .status_report import StatusReport
 from .stream_ticket_grant import StreamTicketGrant
 from .system_info import SystemInfo
+from .throttle_lock import ThrottleLock
 from .token import Token
 from .user import User
 from .user_status import UserStatus
@@ -90,6 +91,7 @@ __all__ = (
     "StatusReport",
     "StreamTicketGrant",
     "SystemInfo",
+    "ThrottleLock",
     "Token",
     "User",
     "UserStatus",

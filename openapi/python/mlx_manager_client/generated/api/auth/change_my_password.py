@@ -78,6 +78,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = ApiError.from_dict(response.json())
+
+        return response_429
+
     if response.status_code == 500:
         response_500 = ApiError.from_dict(response.json())
 
@@ -124,7 +129,8 @@ def sync_detailed(
 
      Action: `auth.self`. Every earlier token of the user stops working, including
     the one used for this call: use the returned token from now on. Errors: 422
-    `wrong_current_password`, `invalid_password`.
+    `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
+    wrong current password spends the login budget of the account and address).
 
     Least role by default: `viewer`.
 
@@ -159,7 +165,8 @@ def sync(
 
      Action: `auth.self`. Every earlier token of the user stops working, including
     the one used for this call: use the returned token from now on. Errors: 422
-    `wrong_current_password`, `invalid_password`.
+    `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
+    wrong current password spends the login budget of the account and address).
 
     Least role by default: `viewer`.
 
@@ -189,7 +196,8 @@ async def asyncio_detailed(
 
      Action: `auth.self`. Every earlier token of the user stops working, including
     the one used for this call: use the returned token from now on. Errors: 422
-    `wrong_current_password`, `invalid_password`.
+    `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
+    wrong current password spends the login budget of the account and address).
 
     Least role by default: `viewer`.
 
@@ -222,7 +230,8 @@ async def asyncio(
 
      Action: `auth.self`. Every earlier token of the user stops working, including
     the one used for this call: use the returned token from now on. Errors: 422
-    `wrong_current_password`, `invalid_password`.
+    `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
+    wrong current password spends the login budget of the account and address).
 
     Least role by default: `viewer`.
 

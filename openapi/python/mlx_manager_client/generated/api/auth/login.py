@@ -77,6 +77,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = ApiError.from_dict(response.json())
+
+        return response_429
+
     if response.status_code == 500:
         response_500 = ApiError.from_dict(response.json())
 
@@ -127,7 +132,9 @@ def sync_detailed(
     401 `invalid_credentials` "Incorrect email or password" (the same answer
     for unknown emails and wrong passwords); 403 `account_pending` "Account
     pending approval", `account_disabled` "Account disabled"; 400
-    `unsupported_grant_type`.
+    `unsupported_grant_type`; 429 `too_many_attempts` with `Retry-After` once
+    failed logins reach a limit of `[plugins.auth.throttle]` (checked before
+    the password, so a right one does not pass either).
 
     Args:
         body (LoginForm): The OAuth2 password grant (RFC 6749 §4.3), as Swagger UI's "Authorize"
@@ -165,7 +172,9 @@ def sync(
     401 `invalid_credentials` "Incorrect email or password" (the same answer
     for unknown emails and wrong passwords); 403 `account_pending` "Account
     pending approval", `account_disabled` "Account disabled"; 400
-    `unsupported_grant_type`.
+    `unsupported_grant_type`; 429 `too_many_attempts` with `Retry-After` once
+    failed logins reach a limit of `[plugins.auth.throttle]` (checked before
+    the password, so a right one does not pass either).
 
     Args:
         body (LoginForm): The OAuth2 password grant (RFC 6749 §4.3), as Swagger UI's "Authorize"
@@ -198,7 +207,9 @@ async def asyncio_detailed(
     401 `invalid_credentials` "Incorrect email or password" (the same answer
     for unknown emails and wrong passwords); 403 `account_pending` "Account
     pending approval", `account_disabled` "Account disabled"; 400
-    `unsupported_grant_type`.
+    `unsupported_grant_type`; 429 `too_many_attempts` with `Retry-After` once
+    failed logins reach a limit of `[plugins.auth.throttle]` (checked before
+    the password, so a right one does not pass either).
 
     Args:
         body (LoginForm): The OAuth2 password grant (RFC 6749 §4.3), as Swagger UI's "Authorize"
@@ -234,7 +245,9 @@ async def asyncio(
     401 `invalid_credentials` "Incorrect email or password" (the same answer
     for unknown emails and wrong passwords); 403 `account_pending` "Account
     pending approval", `account_disabled` "Account disabled"; 400
-    `unsupported_grant_type`.
+    `unsupported_grant_type`; 429 `too_many_attempts` with `Retry-After` once
+    failed logins reach a limit of `[plugins.auth.throttle]` (checked before
+    the password, so a right one does not pass either).
 
     Args:
         body (LoginForm): The OAuth2 password grant (RFC 6749 §4.3), as Swagger UI's "Authorize"

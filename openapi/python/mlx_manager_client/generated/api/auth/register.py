@@ -78,6 +78,11 @@ def _parse_response(
 
         return response_422
 
+    if response.status_code == 429:
+        response_429 = ApiError.from_dict(response.json())
+
+        return response_429
+
     if response.status_code == 500:
         response_500 = ApiError.from_dict(response.json())
 
@@ -126,7 +131,9 @@ def sync_detailed(
     ones are `pending` until an admin approves them (under `registration =
     "open"` they are approved at once; under `"closed"` this is 403
     `registration_closed`). Errors: 409 `email_taken` "Email already
-    registered"; 422 `invalid_email`, `invalid_password`.
+    registered"; 422 `invalid_email`, `invalid_password`; 429
+    `too_many_attempts` (each registration spends the address's budget of
+    failed logins).
 
     Args:
         body (RegisterRequest): A registration.
@@ -161,7 +168,9 @@ def sync(
     ones are `pending` until an admin approves them (under `registration =
     "open"` they are approved at once; under `"closed"` this is 403
     `registration_closed`). Errors: 409 `email_taken` "Email already
-    registered"; 422 `invalid_email`, `invalid_password`.
+    registered"; 422 `invalid_email`, `invalid_password`; 429
+    `too_many_attempts` (each registration spends the address's budget of
+    failed logins).
 
     Args:
         body (RegisterRequest): A registration.
@@ -191,7 +200,9 @@ async def asyncio_detailed(
     ones are `pending` until an admin approves them (under `registration =
     "open"` they are approved at once; under `"closed"` this is 403
     `registration_closed`). Errors: 409 `email_taken` "Email already
-    registered"; 422 `invalid_email`, `invalid_password`.
+    registered"; 422 `invalid_email`, `invalid_password`; 429
+    `too_many_attempts` (each registration spends the address's budget of
+    failed logins).
 
     Args:
         body (RegisterRequest): A registration.
@@ -224,7 +235,9 @@ async def asyncio(
     ones are `pending` until an admin approves them (under `registration =
     "open"` they are approved at once; under `"closed"` this is 403
     `registration_closed`). Errors: 409 `email_taken` "Email already
-    registered"; 422 `invalid_email`, `invalid_password`.
+    registered"; 422 `invalid_email`, `invalid_password`; 429
+    `too_many_attempts` (each registration spends the address's budget of
+    failed logins).
 
     Args:
         body (RegisterRequest): A registration.
