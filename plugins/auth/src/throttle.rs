@@ -46,6 +46,9 @@ impl Default for ThrottleConfig {
     }
 }
 
+/// Counters kept before expired ones are dropped.
+const MAX_COUNTERS: usize = 10_000;
+
 /// How long a successful login keeps its address known to the account.
 const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 3600);
 
@@ -163,6 +166,7 @@ impl Throttle {
             return false;
         }
         let now = Instant::now();
+        self.forget_expired(now);
         let mut started = false;
         for key in Self::keys(account, address) {
             let before = self.locked(&key, now).is_some();
@@ -175,6 +179,24 @@ impl Throttle {
             started |= !before && self.locked(&key, now).is_some();
         }
         started
+    }
+
+    /// Drop counters whose failures have all left the window, once there are
+    /// many: attempts with ever new usernames must not grow memory for good.
+    fn forget_expired(&self, now: Instant) {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if failures.len() < MAX_COUNTERS {
+            return;
+        }
+        let window = self.config.window;
+        failures.retain(|_, times| {
+            times
+                .back()
+                .is_some_and(|t| now.duration_since(*t) < window)
+        });
     }
 
     /// Count an attempt that only the address budget covers (a registration).
@@ -304,5 +326,18 @@ mod tests {
         }
         assert!(t.check(Some("a@x.com"), ip("1.1.1.1")).is_ok());
         assert!(t.locks().is_empty());
+    }
+
+    #[test]
+    fn counters_of_expired_failures_do_not_pile_up() {
+        let t = Throttle::new(ThrottleConfig {
+            window: Duration::ZERO,
+            ..ThrottleConfig::default()
+        });
+        for n in 0..(MAX_COUNTERS + 10) {
+            t.failed(Some(&format!("u{n}@x.com")), ip("1.1.1.1"));
+        }
+        let kept = t.failures.lock().map(|f| f.len()).unwrap_or(usize::MAX);
+        assert!(kept < MAX_COUNTERS, "{kept} counters kept");
     }
 }
