@@ -138,11 +138,9 @@ pub struct AllowTable(Vec<(Vec<String>, Vec<String>)>);
 
 impl AllowTable {
     /// The table of the document's paths and their operations' methods.
-    pub fn from_document(doc: &str) -> Self {
+    pub fn from_document(doc: &serde_json::Value) -> Self {
         let mut rows = Vec::new();
-        if let Ok(doc) = serde_json::from_str::<serde_json::Value>(doc)
-            && let Some(paths) = doc.get("paths").and_then(|p| p.as_object())
-        {
+        if let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) {
             for (path, item) in paths {
                 let methods: Vec<String> = item
                     .as_object()

@@ -201,11 +201,8 @@ pub async fn bootstrap<P: PluginSet>(
 }
 
 /// Operation id to route template, from the document.
-fn route_templates(doc: &str) -> HashMap<String, String> {
+fn route_templates(doc: &serde_json::Value) -> HashMap<String, String> {
     let mut routes = HashMap::new();
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(doc) else {
-        return routes;
-    };
     let paths = doc.get("paths").and_then(|p| p.as_object());
     for (path, item) in paths.into_iter().flatten() {
         for op in item.as_object().into_iter().flat_map(|o| o.values()) {
@@ -299,8 +296,9 @@ impl<P: PluginSet> Application<P> {
         let api = api_service::<P>();
         let spec = openapi_document::<P>();
         let docs = crate::openapi::swagger_ui(&api, &spec);
-        let templates = Arc::new(route_templates(&spec));
-        let allow = Arc::new(AllowTable::from_document(&spec));
+        let parsed: serde_json::Value = serde_json::from_str(&spec).unwrap_or_default();
+        let templates = Arc::new(route_templates(&parsed));
+        let allow = Arc::new(AllowTable::from_document(&parsed));
         let tls = match &settings.server.tls {
             Some(tls) => Some(tls_config(tls)?),
             None => None,

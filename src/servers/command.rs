@@ -260,6 +260,9 @@ pub struct Template {
     program: String,
     args: Vec<Vec<Segment>>,
     env: BTreeMap<String, String>,
+    /// `env` on top of the inherited variables, taken once at start-up (the
+    /// manager's environment does not change while it runs).
+    full_env: BTreeMap<String, String>,
     working_dir: Option<PathBuf>,
 }
 
@@ -338,10 +341,13 @@ impl Template {
             .collect::<Result<_, _>>()?;
         let mut env = BTreeMap::from([("PYTHONUNBUFFERED".to_owned(), "1".to_owned())]);
         env.extend(settings.env.clone());
+        let mut full_env = inherited_env(std::env::vars());
+        full_env.extend(env.clone());
         Ok(Self {
             program: settings.program.clone(),
             args,
             env,
+            full_env,
             working_dir: settings.working_dir.clone(),
         })
     }
@@ -353,10 +359,8 @@ impl Template {
 
     /// The whole environment a server gets: the inherited variables, then
     /// `PYTHONUNBUFFERED=1` and `[servers.env]`.
-    pub fn env(&self) -> BTreeMap<String, String> {
-        let mut env = inherited_env(std::env::vars());
-        env.extend(self.env.clone());
-        env
+    pub fn server_env(&self) -> &BTreeMap<String, String> {
+        &self.full_env
     }
 
     fn uses(&self, field: Placeholder) -> bool {

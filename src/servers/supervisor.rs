@@ -238,7 +238,7 @@ impl Supervisor {
         self.probe
             .detect(
                 self.template.program(),
-                &self.template.env(),
+                self.template.server_env(),
                 VERSION_TIMEOUT,
             )
             .await
@@ -327,7 +327,7 @@ impl Supervisor {
         let child = tokio::process::Command::new(&cmd.program)
             .args(&cmd.args)
             .env_clear()
-            .envs(self.template.env())
+            .envs(self.template.server_env())
             .current_dir(self.working_dir())
             .stdin(Stdio::null())
             .stdout(Stdio::from(stdout))

@@ -85,14 +85,20 @@ fn non_nullable<T: Type>() -> Vec<&'static str> {
         .collect()
 }
 
-/// [`parse`], after refusing `null` for a property the document does not
-/// declare nullable (serde would read it as "absent").
+/// [`parse`], also refusing `null` for a property the document does not
+/// declare nullable (serde would read it as "absent"). The body is parsed once;
+/// `T`'s schema is only looked at when the body has a `null` at the top.
 fn parse_checked<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(bytes) {
+    let value = object(bytes)?;
+    let has_null = value
+        .as_object()
+        .is_some_and(|map| map.values().any(serde_json::Value::is_null));
+    if has_null {
         let strict = non_nullable::<T>();
+        let map = value.as_object().into_iter().flatten();
         if let Some((name, _)) = map
-            .iter()
-            .find(|(k, v)| v.is_null() && strict.contains(&k.as_str()))
+            .filter(|(_, v)| v.is_null())
+            .find(|(k, _)| strict.contains(&k.as_str()))
         {
             return Err(ApiError::unprocessable(
                 "invalid_body",
@@ -100,13 +106,12 @@ fn parse_checked<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
             ));
         }
     }
-    parse(bytes)
+    from_value(value)
 }
 
-/// Parse `bytes` as a `T` (every body is a JSON object), with an error that
-/// names the field. Malformed JSON is 400; JSON that is not an object (an array
-/// would otherwise fill a struct by position) or does not fit is 422.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// `bytes` as a JSON object: 400 when malformed; 422 when not an object (an
+/// array would otherwise fill a struct by position).
+fn object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
         let reason = strip_position(&err.to_string());
         ApiError::bad_request("bad_request", format!("Malformed JSON body: {reason}"))
@@ -117,6 +122,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "Invalid request body: expected a JSON object",
         ));
     }
+    Ok(value)
+}
+
+/// Deserialize an object as a `T`; 422 naming the field that does not fit.
+fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let reason = strip_position(&err.into_inner().to_string());
@@ -138,6 +148,11 @@ fn strip_position(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `JsonBody` does for a plain serde type.
+    fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+        from_value(object(bytes)?)
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[allow(dead_code)]
