@@ -10,45 +10,21 @@ use std::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::free_port;
+use crate::helpers::{free_port, serve_command, wait_ready};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mlx-manager");
 const PASSWORD: &str = "correct horse battery";
 
 fn manager(dir: &std::path::Path, port: u16) -> tokio::process::Child {
-    tokio::process::Command::new(BIN)
-        .arg("serve")
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("MLX_MANAGER_SERVER__PORT", port.to_string())
-        .env("MLX_MANAGER_PATHS__DATA_DIR", dir.join("data"))
-        .env("MLX_MANAGER_PLUGINS__AUTH__REGISTRATION", "open")
-        .env("MLX_MANAGER_PLUGINS__AUTH__THROTTLE__ENABLED", "false")
-        .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__MEMORY_KIB", "1024")
-        .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__ITERATIONS", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the manager starts")
-}
-
-async fn ready(http: &reqwest::Client, base: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !http
-        .get(format!("{base}/ready"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the manager never got ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    serve_command(
+        dir,
+        port,
+        &[
+            ("MLX_MANAGER_PLUGINS__AUTH__REGISTRATION", "open"),
+            ("MLX_MANAGER_PLUGINS__AUTH__THROTTLE__ENABLED", "false"),
+        ],
+    )
+    .spawn()
+    .expect("the manager starts")
 }
 
 async fn token(http: &reqwest::Client, base: &str, email: &str) -> String {
@@ -71,7 +47,7 @@ async fn every_acknowledged_write_survives_a_sigkill() {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let mut child = manager(dir.path(), port);
-    ready(&http, &base).await;
+    wait_ready(&http, &base).await;
     let admin = json!({"email": "admin@example.com", "password": PASSWORD});
     let resp = http
         .post(format!("{base}/api/auth/register"))
@@ -138,7 +114,7 @@ async fn every_acknowledged_write_survives_a_sigkill() {
     let profiles = acked_profiles.lock().expect("lock").clone();
 
     let mut child = manager(dir.path(), port);
-    ready(&http, &base).await;
+    wait_ready(&http, &base).await;
     let token = self::token(&http, &base, "admin@example.com").await;
     let listed: Value = http
         .get(format!("{base}/api/auth/users"))

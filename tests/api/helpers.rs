@@ -541,3 +541,50 @@ pub async fn eventually(within: Duration, what: &str, mut check: impl FnMut() ->
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+// ---- the real binary ----
+
+/// The real `mlx-manager` binary.
+pub const MANAGER_BIN: &str = env!("CARGO_BIN_EXE_mlx-manager");
+
+/// `mlx-manager serve` in `dir` with a clean environment: `PATH`, `HOME=dir`,
+/// the data directory in `dir`, `port`, cheap Argon2, then `envs`. Killed when
+/// dropped; output discarded unless the caller pipes it.
+pub fn serve_command(
+    dir: &std::path::Path,
+    port: u16,
+    envs: &[(&str, &str)],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(MANAGER_BIN);
+    cmd.arg("serve")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("MLX_MANAGER_SERVER__PORT", port.to_string())
+        .env("MLX_MANAGER_PATHS__DATA_DIR", dir.join("data"))
+        .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__MEMORY_KIB", "1024")
+        .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__ITERATIONS", "1")
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Wait until `GET {base}/ready` answers 200 (panics after 60 s).
+pub async fn wait_ready(http: &reqwest::Client, base: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !http
+        .get(format!("{base}/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == StatusCode::OK)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the manager never got ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

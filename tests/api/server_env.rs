@@ -2,57 +2,36 @@
 //! started with secrets in its environment, starts the fake model server, which
 //! prints the names of the variables it was given.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{FAKE_SERVER, free_port};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mlx-manager");
+use crate::helpers::{FAKE_SERVER, free_port, serve_command, wait_ready};
 
 #[tokio::test]
 async fn a_model_server_never_sees_the_managers_secrets() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let secret = "a-jwt-secret-that-must-stay-in-the-manager!!";
-    let mut manager = tokio::process::Command::new(BIN)
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("LANG", "C.UTF-8")
-        .env("HF_TOKEN", "hf_secret_of_the_manager")
-        .env("AWS_SECRET_ACCESS_KEY", "not-for-servers")
-        .env("MLX_MANAGER_SERVER__PORT", port.to_string())
-        .env("MLX_MANAGER_DATABASE__URL", "mem://")
-        .env("MLX_MANAGER_PATHS__DATA_DIR", dir.path().join("data"))
-        .env("MLX_MANAGER_PLUGINS__AUTH__JWT_SECRET", secret)
-        .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__MEMORY_KIB", "1024")
-        .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__ITERATIONS", "1")
-        .env("MLX_MANAGER_SERVERS__PROGRAM", FAKE_SERVER)
-        .env("MLX_MANAGER_SERVERS__START_GRACE", "200ms")
-        .env("MLX_MANAGER_SERVERS__ENV__HF_HUB_OFFLINE", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the manager starts");
+    let fake = FAKE_SERVER.to_owned();
+    let mut manager = serve_command(
+        dir.path(),
+        port,
+        &[
+            ("LANG", "C.UTF-8"),
+            ("HF_TOKEN", "hf_secret_of_the_manager"),
+            ("AWS_SECRET_ACCESS_KEY", "not-for-servers"),
+            ("MLX_MANAGER_DATABASE__URL", "mem://"),
+            ("MLX_MANAGER_PLUGINS__AUTH__JWT_SECRET", secret),
+            ("MLX_MANAGER_SERVERS__PROGRAM", &fake),
+            ("MLX_MANAGER_SERVERS__START_GRACE", "200ms"),
+            ("MLX_MANAGER_SERVERS__ENV__HF_HUB_OFFLINE", "1"),
+        ],
+    )
+    .spawn()
+    .expect("the manager starts");
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = http.get(format!("{base}/ready")).send().await;
-        if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the manager never got ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&http, &base).await;
     let creds = json!({"email": "admin@example.com", "password": "correct horse battery"});
     let resp = http
         .post(format!("{base}/api/auth/register"))
@@ -124,38 +103,24 @@ async fn no_secret_reaches_the_log_even_at_debug_level() {
     let jwt_secret = "jwt-secret-for-the-log-scenario-0123456789";
     let hf_token = "hf_token_for_the_log_scenario";
     let password = "log-scenario-password-1";
-    let mut manager = tokio::process::Command::new(BIN)
-        .arg("serve")
-        .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("RUST_LOG", "debug")
-        .env("HF_TOKEN", hf_token)
-        .env("MLX_MANAGER_HUB__OFFLINE", "true")
-        .env("MLX_MANAGER_SERVER__PORT", port.to_string())
-        .env("MLX_MANAGER_DATABASE__URL", "mem://")
-        .env("MLX_MANAGER_PATHS__DATA_DIR", dir.path().join("data"))
-        .env("MLX_MANAGER_PLUGINS__AUTH__JWT_SECRET", jwt_secret)
-        .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__MEMORY_KIB", "1024")
-        .env("MLX_MANAGER_PLUGINS__AUTH__ARGON2__ITERATIONS", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the manager starts");
+    let mut manager = serve_command(
+        dir.path(),
+        port,
+        &[
+            ("RUST_LOG", "debug"),
+            ("HF_TOKEN", hf_token),
+            ("MLX_MANAGER_HUB__OFFLINE", "true"),
+            ("MLX_MANAGER_DATABASE__URL", "mem://"),
+            ("MLX_MANAGER_PLUGINS__AUTH__JWT_SECRET", jwt_secret),
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("the manager starts");
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !http
-        .get(format!("{base}/ready"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == StatusCode::OK)
-    {
-        assert!(tokio::time::Instant::now() < deadline, "never ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&http, &base).await;
     let creds = json!({"email": "admin@example.com", "password": password});
     let _ = http
         .post(format!("{base}/api/auth/register"))

@@ -533,23 +533,26 @@ async fn a_download_restarted_while_its_cancel_winds_down_keeps_its_files() {
     let first = app.download_task(&token, MODEL).await;
     app.wait_for_download(&token, &first, |t| t["downloaded_bytes"].as_u64() > Some(0))
         .await;
-    // Cancel and restart at once: the new task must not lose its partial files
+    // Cancel, and restart as soon as the cancel is recorded (while the old task
+    // may still be winding down): the new task must not lose its partial files
     // to the old task's cleanup.
-    let (cancelled, restarted) = tokio::join!(
-        app.cancel_download(&token, &first),
-        app.start_download(&token, MODEL)
-    );
+    let cancel = app.cancel_download(&token, &first);
+    let restart = async {
+        app.wait_for_download(&token, &first, |t| t["status"] == "cancelled")
+            .await;
+        app.start_download(&token, MODEL).await
+    };
+    let (cancelled, restarted) = tokio::join!(cancel, restart);
     assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
     assert_eq!(restarted.status(), StatusCode::ACCEPTED);
     let second = json(restarted).await["task_id"]
         .as_str()
         .expect("task")
         .to_owned();
+    assert_ne!(second, first, "a cancelled task is not handed out again");
     hub.clear_fault(WEIGHTS);
     hub.release_stalls();
-    if second != first {
-        let done = app.wait_for_end(&token, &second).await;
-        assert_eq!(done["status"], "completed", "{done}");
-        assert_cache_layout(&repo_dir(&app), &tiny_model());
-    }
+    let done = app.wait_for_end(&token, &second).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_cache_layout(&repo_dir(&app), &tiny_model());
 }
