@@ -62,6 +62,17 @@ pub struct ServerSettings {
     /// addresses), with and without the port. Others get 421: a DNS-rebinding
     /// page cannot reach the API through a name it controls.
     pub allowed_hosts: Vec<String>,
+    /// Open connections one client address may hold; more are closed at once
+    /// (0: no cap). Loopback and `trusted_proxies` are exempt.
+    pub max_connections_per_peer: usize,
+    /// A request must arrive whole (its header) within this time of its first
+    /// byte, or of the connection's opening.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A keep-alive connection with no request for this long is closed (a
+    /// request being handled, or a response being streamed, never is).
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerSettings {
@@ -75,6 +86,9 @@ impl Default for ServerSettings {
             allowed_hosts: Vec::new(),
             trusted_proxies: Vec::new(),
             tls: None,
+            max_connections_per_peer: 128,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }

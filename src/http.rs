@@ -346,7 +346,8 @@ impl TrustedProxies {
         Ok(Self(nets))
     }
 
-    fn trusts(&self, ip: &std::net::IpAddr) -> bool {
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn trusts(&self, ip: &std::net::IpAddr) -> bool {
         self.0.iter().any(|n| n.contains(ip))
     }
 

@@ -27,6 +27,7 @@ pub mod actions;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod http;
 pub mod migrations;
 pub mod models;

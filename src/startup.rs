@@ -261,6 +261,7 @@ async fn observe<P: PluginSet, E: Endpoint>(
 /// listener is bound (so `port()` is known) but not yet serving.
 pub struct Application<P: PluginSet = DefaultPlugins> {
     listener: tokio::net::TcpListener,
+    connections: Arc<crate::connections::Connections>,
     tls: Option<poem::listener::RustlsConfig>,
     https: bool,
     host: String,
@@ -332,7 +333,10 @@ impl<P: PluginSet> Application<P> {
             .catch_all_error(error_to_json)
             .around(move |ep, req| observe::<P, _>(ep, req, hooked.clone(), templates.clone()))
             .around(move |ep, req| security_headers(ep, req, allow.clone(), https))
-            .around(move |ep, req| crate::http::client_address(ep, req, proxies.clone()))
+            .around({
+                let proxies = proxies.clone();
+                move |ep, req| crate::http::client_address(ep, req, proxies.clone())
+            })
             .around(log_request)
             .boxed();
 
@@ -350,11 +354,22 @@ impl<P: PluginSet> Application<P> {
             port,
             &machine_names(),
         ));
+        let connections =
+            crate::connections::Connections::new(crate::connections::ConnectionLimits {
+                per_peer: settings.server.max_connections_per_peer,
+                header_read_timeout: settings.server.header_read_timeout,
+                idle_timeout: settings.server.idle_timeout,
+                trusted: (*proxies).clone(),
+                exempt_loopback: true,
+            });
+        let tracked = connections.clone();
         let app = app
             .around(move |ep, req| check_host(ep, req, hosts.clone()))
+            .around(move |ep, req| crate::connections::track_requests(ep, req, tracked.clone()))
             .boxed();
         Ok(Self {
             listener,
+            connections,
             tls,
             https,
             host: settings.server.host.clone(),
@@ -379,7 +394,10 @@ impl<P: PluginSet> Application<P> {
     /// requests finish (up to 5 s), stop what the manager started, and run the
     /// plugins' shutdown hooks.
     pub async fn run_until(self, signal: impl Future<Output = ()> + Send) -> io::Result<()> {
-        let acceptor = TcpAcceptor::from_tokio(self.listener)?;
+        let acceptor = crate::connections::LimitedAcceptor::new(
+            TcpAcceptor::from_tokio(self.listener)?,
+            self.connections,
+        );
         let acceptor = match self.tls {
             Some(config) => acceptor
                 .rustls(futures_util::stream::once(async move { config }).boxed())

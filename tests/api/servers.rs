@@ -595,3 +595,58 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn short_connection_timeouts_cut_silent_connections_but_never_a_long_start_or_a_quiet_stream()
+{
+    use tokio::io::AsyncReadExt;
+    let app = TestApp::spawn_with(|f| {
+        with_fake_servers(f)
+            .merge(("server.header_read_timeout", "300ms"))
+            .merge(("server.idle_timeout", "300ms"))
+    })
+    .await;
+    let token = app.admin_token().await;
+    // The fake server needs 1.5 s before it answers: five times the timeouts.
+    let p = app.create_profile(&token, "slow", "org/slow-start").await;
+    let started = std::time::Instant::now();
+    let resp = app.server_action(&token, &id(&p), "start").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+
+    let mut logs = app
+        .events(Some(&token), &format!("/api/servers/{}/logs", id(&p)))
+        .await;
+    logs.until(Duration::from_secs(10), |e| {
+        e["line"].as_str().is_some_and(|l| l.starts_with("ARGV"))
+    })
+    .await;
+    // Silence on the stream, longer than the idle timeout.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let port = p["port"].as_u64().expect("port");
+    let resp = app
+        .client
+        .get(format!(
+            "http://127.0.0.1:{port}/echo?msg=after-the-silence"
+        ))
+        .send()
+        .await
+        .expect("echo");
+    assert_eq!(resp.status(), StatusCode::OK);
+    logs.until(Duration::from_secs(10), |e| {
+        e["line"] == "after-the-silence"
+    })
+    .await;
+
+    // A connection that sends nothing is closed.
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "a silent connection is closed: {read:?}"
+    );
+    app.server_action(&token, &id(&p), "stop").await;
+    app.shutdown().await;
+}
