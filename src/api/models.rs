@@ -425,7 +425,7 @@ impl ModelsApi {
             .downloads
             .updates(&task_id.0, state.shutdown.clone())
             .await?;
-        let events = updates.map(DownloadTask::from).boxed();
+        let events = auth.guard(actions::MODELS_READ, updates.map(DownloadTask::from));
         Ok(EventStream::new(events).keep_alive(Duration::from_secs(15)))
     }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use futures_util::{StreamExt, stream::BoxStream};
+use futures_util::stream::BoxStream;
 use mlx_manager_sdk::{ApiError, Auth, StreamAuth, Target};
 use poem::web::Data;
 use poem_openapi::{
@@ -437,7 +437,10 @@ impl ServersApi {
                 })
                 .await;
         });
-        let events = tokio_stream::wrappers::ReceiverStream::new(rx).boxed();
+        let events = auth.guard(
+            actions::SERVERS_READ,
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        );
         Ok(EventStream::new(events).keep_alive(std::time::Duration::from_secs(15)))
     }
 }

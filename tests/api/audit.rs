@@ -206,14 +206,7 @@ async fn two_hundred_concurrent_changes_make_two_hundred_events() {
 async fn the_live_stream_shows_new_events_and_takes_a_ticket() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let resp = app
-        .send_as(&admin, Method::POST, "/api/auth/stream-ticket", None)
-        .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let ticket = json(resp).await["ticket"]
-        .as_str()
-        .expect("ticket")
-        .to_owned();
+    let ticket = app.ticket(&admin, "/api/audit/events/stream").await;
     let mut sse = app
         .events(None, &format!("/api/audit/events/stream?ticket={ticket}"))
         .await;
@@ -296,13 +289,7 @@ async fn no_password_token_or_ticket_reaches_the_audit_log() {
         .as_str()
         .expect("token")
         .to_owned();
-    let ticket = app
-        .send_as(&fresh, Method::POST, "/api/auth/stream-ticket", None)
-        .await;
-    let ticket = json(ticket).await["ticket"]
-        .as_str()
-        .expect("ticket")
-        .to_owned();
+    let ticket = app.ticket(&fresh, "/api/audit/events/stream").await;
     wait_for(&app, &fresh, "auth.password_change", 1).await;
     wait_for(&app, &fresh, "auth.password_reset", 1).await;
     let export = app

@@ -283,17 +283,28 @@ async fn tampered_expired_alg_none_and_wrong_algorithm_tokens_are_401() {
         .to_owned();
     let key = EncodingKey::from_secret(&secret(&app));
 
-    // A valid token minted by the test with the server's secret works...
-    let good = jsonwebtoken::encode(
+    // A token minted by the test with the server's secret, for a live
+    // session (the jti of a real login), works...
+    let payload = token.split('.').nth(1).expect("payload");
+    let real: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64")).expect("claims");
+    let mut live = claims(&id, now(), now() + 600);
+    live["jti"] = real["jti"].clone();
+    let good = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &live, &key).expect("encode");
+    assert_eq!(
+        app.get_as(&good, "/api/auth/me").await.status(),
+        StatusCode::OK
+    );
+    // ...but a well-signed token for a session that does not exist does not:
+    // the secret alone cannot make a credential.
+    let forged = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims(&id, now(), now() + 600),
         &key,
     )
     .expect("encode");
-    assert_eq!(
-        app.get_as(&good, "/api/auth/me").await.status(),
-        StatusCode::OK
-    );
+    let resp = app.get_as(&forged, "/api/auth/me").await;
+    assert_error(resp, StatusCode::UNAUTHORIZED, "token_revoked", None).await;
 
     // ...but not once tampered with: the payload now claims another subject.
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
@@ -459,6 +470,24 @@ async fn disabled_and_deleted_users_are_cut_off_at_their_next_request() {
         Some("Account disabled"),
     )
     .await;
+    // Approved again, bob must log in again: disabling ended his old tokens
+    // for good.
+    let resp = app
+        .send_as(
+            &admin,
+            Method::PUT,
+            &format!("/api/auth/users/{bob}"),
+            Some(json!({"status": "approved"})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = app.get_as(&bob_token, "/api/auth/me").await;
+    assert_error(resp, StatusCode::UNAUTHORIZED, "token_revoked", None).await;
+    let fresh = app.token("bob@example.com", PASSWORD).await;
+    assert_eq!(
+        app.get_as(&fresh, "/api/auth/me").await.status(),
+        StatusCode::OK
+    );
 
     let resp = app
         .send_as(
@@ -652,24 +681,13 @@ UWRho6i2sSjmByQXMEitVeVlIFx68Www3+O3OUepKezXqRCYVH6YZjkxgA==
 ";
 
 #[tokio::test]
-async fn a_stream_ticket_works_once_and_dies_with_the_token_that_minted_it() {
+async fn a_stream_ticket_works_once_on_its_path_and_dies_with_the_token_that_minted_it() {
     let app = TestApp::spawn().await;
     let token = app.admin_token().await;
-    let mint = |token: String| {
-        let app = &app;
-        async move {
-            let resp = app
-                .send_as(&token, Method::POST, "/api/auth/stream-ticket", None)
-                .await;
-            assert_eq!(resp.status(), StatusCode::CREATED);
-            let body = json(resp).await;
-            assert_eq!(body["expires_in"], 60);
-            body["ticket"].as_str().expect("ticket").to_owned()
-        }
-    };
+    let logs = "/api/servers/nope/logs";
     // Authenticated by the ticket alone, the request reaches the handler (404).
-    let ticket = mint(token.clone()).await;
-    let path = format!("/api/servers/nope/logs?ticket={ticket}");
+    let ticket = app.ticket(&token, logs).await;
+    let path = format!("{logs}?ticket={ticket}");
     assert_error(
         app.get(&path).await,
         StatusCode::NOT_FOUND,
@@ -685,7 +703,7 @@ async fn a_stream_ticket_works_once_and_dies_with_the_token_that_minted_it() {
     )
     .await;
     // A ticket is not a bearer token.
-    let other = mint(token.clone()).await;
+    let other = app.ticket(&token, logs).await;
     assert_error(
         app.get_as(&other, "/api/auth/me").await,
         StatusCode::UNAUTHORIZED,
@@ -693,16 +711,35 @@ async fn a_stream_ticket_works_once_and_dies_with_the_token_that_minted_it() {
         None,
     )
     .await;
+    // A ticket minted for one stream is refused on another.
+    let elsewhere = app.ticket(&token, "/api/servers/other/logs").await;
+    assert_error(
+        app.get(&format!("{logs}?ticket={elsewhere}")).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_ticket",
+        None,
+    )
+    .await;
+    // The path must be a path.
+    for bad in [
+        json!({}),
+        json!({"path": "api/x"}),
+        json!({"path": "/api/x?ticket=1"}),
+    ] {
+        let resp = app
+            .send_as(&token, Method::POST, "/api/auth/stream-ticket", Some(bad))
+            .await;
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
 
-    let ticket = mint(token.clone()).await;
+    let ticket = app.ticket(&token, logs).await;
     assert_eq!(
         app.send_as(&token, Method::POST, "/api/auth/logout", None)
             .await
             .status(),
         StatusCode::NO_CONTENT
     );
-    let resp = app
-        .get(&format!("/api/servers/nope/logs?ticket={ticket}"))
-        .await;
-    assert_error(resp, StatusCode::UNAUTHORIZED, "token_revoked", None).await;
+    // Logging out ended the session and the tickets it minted.
+    let resp = app.get(&format!("{logs}?ticket={ticket}")).await;
+    assert_error(resp, StatusCode::UNAUTHORIZED, "invalid_ticket", None).await;
 }

@@ -104,6 +104,9 @@ fn the_document_declares_the_oauth2_password_flow_and_a_bearer_scheme() {
     assert!(schemes["OAuth2PasswordBearer"]["flows"]["password"]["scopes"].is_object());
     assert_eq!(schemes["BearerJWT"]["type"], "http");
     assert_eq!(schemes["BearerJWT"]["scheme"], "bearer");
+    assert_eq!(schemes["ApiKey"]["type"], "apiKey");
+    assert_eq!(schemes["ApiKey"]["in"], "header");
+    assert_eq!(schemes["ApiKey"]["name"], "X-API-Key");
     assert!(doc["components"]["schemas"]["ApiError"]["properties"]["detail"].is_object());
 }
 
@@ -134,6 +137,10 @@ fn every_protected_operation_names_its_security_and_its_action() {
                     .iter()
                     .any(|s| s.get("OAuth2PasswordBearer").is_some()),
                 "{id} accepts the OAuth2 token"
+            );
+            assert!(
+                security.iter().any(|s| s.get("ApiKey").is_some()),
+                "{id} declares the API key scheme"
             );
             assert!(op["responses"]["401"].is_object(), "{id} documents 401");
             if !self_service.contains(&id) {

@@ -195,6 +195,27 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A stream ticket minted with `credential` (a token or a key) for `path`;
+    /// panics unless 201.
+    pub async fn ticket(&self, credential: &str, path: &str) -> String {
+        let resp = self
+            .send_as(
+                credential,
+                reqwest::Method::POST,
+                "/api/auth/stream-ticket",
+                Some(json!({ "path": path })),
+            )
+            .await;
+        assert_eq!(
+            resp.status(),
+            StatusCode::CREATED,
+            "stream ticket for {path}"
+        );
+        let body = json(resp).await;
+        assert_eq!(body["expires_in"], 60);
+        body["ticket"].as_str().expect("ticket").to_owned()
+    }
+
     /// Register the first account (the admin) and return its token.
     pub async fn admin_token(&self) -> String {
         let resp = self.register(ADMIN, PASSWORD).await;
@@ -491,6 +512,27 @@ pub struct Sse {
 }
 
 impl Sse {
+    /// Read an event stream from an answer already checked.
+    pub fn from_response(resp: Response) -> Self {
+        Self {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// Wait for the next chunk until `deadline`: `Some(true)` when the stream
+    /// ended, `Some(false)` when something arrived, `None` when nothing did.
+    pub async fn next_or_end(&mut self, deadline: tokio::time::Instant) -> Option<bool> {
+        match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+            Err(_) => None,
+            Ok(Ok(Some(chunk))) => {
+                self.buf.push_str(&String::from_utf8_lossy(&chunk));
+                Some(false)
+            }
+            Ok(_) => Some(true),
+        }
+    }
+
     /// The next event's JSON data, or `None` when the stream ends or nothing comes
     /// within `within`.
     pub async fn next(&mut self, within: Duration) -> Option<Value> {

@@ -12,6 +12,7 @@ mod crash;
 mod fake_hub;
 mod foundation;
 mod helpers;
+mod keys;
 mod models;
 mod probe_plugin;
 mod profiles;

@@ -242,7 +242,14 @@ fn a_set_of_three_plugins_composes_names_actions_and_commands() {
         .collect();
     assert_eq!(
         actions,
-        ["audit.read", "auth.self", "users.manage", "probe.read"]
+        [
+            "audit.read",
+            "auth.self",
+            "users.manage",
+            "keys.own",
+            "keys.manage",
+            "probe.read"
+        ]
     );
     let commands: Vec<(&str, String)> = WithProbe::commands()
         .into_iter()

@@ -148,6 +148,7 @@ async fn no_secret_reaches_the_log_even_at_debug_level() {
     let ticket: Value = http
         .post(format!("{base}/api/auth/stream-ticket"))
         .bearer_auth(&token)
+        .json(&serde_json::json!({"path": "/api/audit/events/stream"}))
         .send()
         .await
         .expect("ticket")
@@ -164,6 +165,33 @@ async fn no_secret_reaches_the_log_even_at_debug_level() {
         .bearer_auth(&token)
         .send()
         .await;
+    // An API key: created, used as bearer and as X-API-Key, and a key with a
+    // wrong secret tried.
+    let key: Value = http
+        .post(format!("{base}/api/auth/keys"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "log scenario"}))
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let key = key["key"].as_str().expect("key").to_owned();
+    let (key_prefix, key_secret) = key.rsplit_once('_').expect("mlxm_<id>_<secret>");
+    let wrong_secret = "Z".repeat(key_secret.len());
+    for presented in [key.clone(), format!("{key_prefix}_{wrong_secret}")] {
+        let _ = http
+            .get(format!("{base}/api/auth/me"))
+            .bearer_auth(&presented)
+            .send()
+            .await;
+        let _ = http
+            .get(format!("{base}/api/profiles"))
+            .header("x-api-key", &presented)
+            .send()
+            .await;
+    }
     let _ = http
         .put(format!("{base}/api/auth/me/password"))
         .bearer_auth(&token)
@@ -193,6 +221,8 @@ async fn no_secret_reaches_the_log_even_at_debug_level() {
         "next-secret-pw-2",
         token.as_str(),
         ticket.as_str(),
+        key_secret,
+        wrong_secret.as_str(),
     ] {
         assert!(
             !log.contains(secret),

@@ -308,14 +308,9 @@ async fn the_log_stream_delivers_every_line_to_two_viewers_and_ends_when_the_ser
     let path = format!("/api/servers/{}/logs?lines=50", id(&p));
     let mut a = app.events(Some(&token), &path).await;
     // The second viewer uses a single-use stream ticket instead of a header.
-    let resp = app
-        .send_as(&token, Method::POST, "/api/auth/stream-ticket", None)
+    let ticket = app
+        .ticket(&token, &format!("/api/servers/{}/logs", id(&p)))
         .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let ticket = json(resp).await["ticket"]
-        .as_str()
-        .expect("ticket")
-        .to_owned();
     let ticket_path = format!("{path}&ticket={ticket}");
     let mut b = app.events(None, &ticket_path).await;
     let resp = app

@@ -292,8 +292,8 @@ impl AuditApi {
             .take_while(|r| std::future::ready(r.is_ok()))
             .filter_map(|r| std::future::ready(r.ok()))
             .map(|row| AuditEvent::from((*row).clone()))
-            .take_until(async move { stopping.cancelled().await })
-            .boxed();
+            .take_until(async move { stopping.cancelled().await });
+        let events = auth.guard(AUDIT_READ, events);
         Ok(EventStream::new(events).keep_alive(Duration::from_secs(15)))
     }
 }

@@ -4,11 +4,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{Actor, ApiError, Auth, ClientAddress, JsonBody, Role};
+use mlx_manager_sdk::{Actor, ApiError, Auth, ClientAddress, CredentialId, JsonBody, Role};
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
-    auth::{Bearer, BearerAuthorization},
     param::{Path, Query},
     payload::{Form, Json},
 };
@@ -16,8 +15,10 @@ use serde::Deserialize;
 
 use crate::{
     AuthPlugin,
-    actions::{AUTH_SELF, USERS_MANAGE},
-    service::{IssuedToken, UserUpdate},
+    actions::{AUTH_SELF, KEYS_MANAGE, KEYS_OWN, USERS_MANAGE},
+    keys::{self, KeyRow},
+    service::{CreatedKey, IssuedToken, KeyRequest, UserUpdate},
+    sessions::SessionRow,
     users::{UserRow, UserStatus},
 };
 
@@ -26,8 +27,13 @@ use crate::{
 pub enum AuthTags {
     /// Registration, login, tokens and the caller's own account.
     Auth,
-    /// User administration (admins only, action `users.manage`).
+    /// User administration (admins only, action `users.manage`, with a login
+    /// token: 403 `login_token_required` for an API key).
     Users,
+    /// API keys and login sessions (action `keys.own`; `keys.manage` for
+    /// everyone's keys). These need a login token: a key cannot manage keys or
+    /// sessions.
+    Keys,
 }
 
 /// A user. The password hash never leaves the server.
@@ -128,6 +134,135 @@ pub struct PasswordChange {
     pub new_password: String,
 }
 
+/// What a stream ticket is for.
+#[derive(Object, Debug, Deserialize)]
+pub struct StreamTicketRequest {
+    /// The stream's path, e.g. `/api/servers/{id}/logs` (no query): the ticket
+    /// is refused on any other path.
+    pub path: String,
+}
+
+/// An API key. `prefix` (`mlxm_<id>`) is what lists and logs show; the secret
+/// is shown once, when the key is created.
+#[derive(Object, Debug, Clone)]
+pub struct ApiKeyInfo {
+    /// The key's public id.
+    pub id: String,
+    /// Its name, unique per user.
+    pub name: String,
+    /// `mlxm_<id>`.
+    pub prefix: String,
+    /// The actions it may take; `null`: whatever its owner's role allows.
+    pub actions: Option<Vec<String>>,
+    /// The gateway models (profile names) it may use; `null`: all.
+    pub models: Option<Vec<String>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working; `null`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Its last use, to within a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The client address of its last use.
+    pub last_used_address: Option<String>,
+    /// Gateway requests a minute (counted by each manager).
+    pub rpm: Option<u32>,
+    /// Gateway requests at once (counted by each manager).
+    pub max_concurrent: Option<u32>,
+}
+
+impl From<KeyRow> for ApiKeyInfo {
+    fn from(row: KeyRow) -> Self {
+        let id = row.key();
+        Self {
+            prefix: keys::prefix(&id),
+            id,
+            name: row.name,
+            actions: row.actions,
+            models: row.models,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+            last_used_address: row.last_used_address,
+            rpm: row.rpm.and_then(|v| u32::try_from(v).ok()),
+            max_concurrent: row.max_concurrent.and_then(|v| u32::try_from(v).ok()),
+        }
+    }
+}
+
+/// A key just created, with its secret.
+#[derive(Object, Debug)]
+pub struct NewApiKey {
+    /// The key.
+    #[oai(flatten)]
+    pub info: ApiKeyInfo,
+    /// The whole key, `mlxm_<id>_<secret>`: shown this once, never again. Send
+    /// it as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+    pub key: String,
+}
+
+impl From<CreatedKey> for NewApiKey {
+    fn from(k: CreatedKey) -> Self {
+        Self {
+            info: k.row.into(),
+            key: k.key,
+        }
+    }
+}
+
+/// A new key.
+#[derive(Object, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[oai(deny_unknown_fields)]
+pub struct ApiKeyCreate {
+    /// 1 to 64 printable characters, unique among the caller's keys.
+    pub name: String,
+    /// Whole days it lives, at least 1 and at most `[plugins.auth]
+    /// max_key_lifetime` (365 days by default). Left out: that maximum, or
+    /// forever when there is none.
+    #[oai(validator(minimum(value = "1")))]
+    pub expires_in_days: Option<u32>,
+    /// Actions it may take, each one the caller's role allows (not `keys.*` or
+    /// `users.manage`, which need a login token). Left out: whatever the
+    /// owner's role allows, now and later.
+    pub actions: Option<Vec<String>>,
+    /// Gateway models (profile names) it may use. Left out: all.
+    pub models: Option<Vec<String>>,
+    /// Gateway requests a minute, counted by each manager.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000")))]
+    pub rpm: Option<u32>,
+    /// Gateway requests at once, counted by each manager.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+    pub max_concurrent: Option<u32>,
+}
+
+/// A live login session (one login token).
+#[derive(Object, Debug)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SessionInfo {
+    /// The session id (the token's `jti`).
+    pub id: String,
+    /// Login time.
+    pub created_at: DateTime<Utc>,
+    /// When its token expires.
+    pub expires_at: DateTime<Utc>,
+    /// Its last request, to within a minute.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The client address at login, or of its last request.
+    pub address: Option<String>,
+    /// The client's `User-Agent` at login.
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the token used for this call.
+    pub current: bool,
+}
+
+/// 201 with a new key.
+#[derive(ApiResponse)]
+pub enum KeyCreated {
+    /// The key was created; its secret is in `key`, shown this once.
+    #[oai(status = 201)]
+    Created(Json<NewApiKey>),
+}
+
 /// A single-use ticket for an event stream.
 #[derive(Object, Debug)]
 pub struct StreamTicketGrant {
@@ -204,6 +339,11 @@ fn address(client: Option<&ClientAddress>) -> Option<std::net::IpAddr> {
     client.map(|c| c.0)
 }
 
+/// The request's `User-Agent`, for the session list.
+fn user_agent(req: &Request) -> Option<String> {
+    req.header("user-agent").map(str::to_owned)
+}
+
 /// A throttle lock in force.
 #[derive(Object, Debug)]
 #[oai(skip_serializing_if_is_none)]
@@ -254,7 +394,8 @@ impl AuthApi {
 
     /// Log in (OAuth2 password flow)
     ///
-    /// Public. Form fields `username` (the email) and `password`; `grant_type`
+    /// Public. Every token is a session (see `listSessions`). Form fields
+    /// `username` (the email) and `password`; `grant_type`
     /// must be `password` when sent; `scope`, `client_id`, `client_secret` and an
     /// `Authorization: Basic` header (what Swagger UI sends) are ignored. Errors:
     /// 401 `invalid_credentials` "Incorrect email or password" (the same answer
@@ -273,6 +414,7 @@ impl AuthApi {
         &self,
         plugin: Data<&Arc<AuthPlugin>>,
         client: Option<Data<&ClientAddress>>,
+        req: &Request,
         body: Form<LoginForm>,
     ) -> Result<Json<Token>, ApiError> {
         let Form(form) = body;
@@ -280,31 +422,26 @@ impl AuthApi {
         let from = address(client.map(|c| c.0));
         let token = plugin
             .service()
-            .login(&form.username, &form.password, grant, from)
+            .login(&form.username, &form.password, grant, from, user_agent(req))
             .await?;
         Ok(Json(token.into()))
     }
 
     /// Log out
     ///
-    /// Action: `auth.self`. Revokes the token used for this call; other tokens of
-    /// the user keep working.
+    /// Action: `auth.self`, with a login token (403 `login_token_required` for
+    /// an API key: revoke keys with `revokeApiKey`). Ends the session of the
+    /// token used for this call and its stream tickets; other sessions of the
+    /// user keep working.
     #[oai(
         path = "/api/auth/logout",
         method = "post",
         operation_id = "logout",
         tag = "AuthTags::Auth"
     )]
-    async fn logout(
-        &self,
-        auth: Auth,
-        plugin: Data<&Arc<AuthPlugin>>,
-        req: &Request,
-    ) -> Result<Done, ApiError> {
-        auth.require(AUTH_SELF)?;
-        let bearer = Bearer::from_request(req)
-            .map_err(|_| ApiError::unauthorized("not_authenticated", "Not authenticated"))?;
-        plugin.service().logout(&bearer.token).await?;
+    async fn logout(&self, auth: Auth, plugin: Data<&Arc<AuthPlugin>>) -> Result<Done, ApiError> {
+        let who = auth.require_login(AUTH_SELF)?;
+        plugin.service().logout(who).await?;
         Ok(Done::NoContent)
     }
 
@@ -324,8 +461,9 @@ impl AuthApi {
 
     /// Change the caller's password
     ///
-    /// Action: `auth.self`. Every earlier token of the user stops working, including
-    /// the one used for this call: use the returned token from now on. Errors: 422
+    /// Action: `auth.self`, with a login token (403 `login_token_required` for
+    /// an API key). Every earlier session of the user ends, including the one
+    /// used for this call: use the returned token from now on (API keys stay). Errors: 422
     /// `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
     /// wrong current password spends the login budget of the account and address).
     #[oai(
@@ -339,9 +477,10 @@ impl AuthApi {
         auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
         client: Option<Data<&ClientAddress>>,
+        request: &Request,
         body: JsonBody<PasswordChange>,
     ) -> Result<Json<Token>, ApiError> {
-        let who = auth.require(AUTH_SELF)?;
+        let who = auth.require_login(AUTH_SELF)?;
         let JsonBody(req) = body;
         let token = plugin
             .service()
@@ -350,6 +489,7 @@ impl AuthApi {
                 &req.current_password,
                 req.new_password,
                 address(client.map(|c| c.0)),
+                user_agent(request),
             )
             .await?;
         Ok(Json(token.into()))
@@ -358,9 +498,12 @@ impl AuthApi {
     /// Mint a stream ticket
     ///
     /// Action: `auth.self`. A short-lived (60 s by default), single-use ticket that
-    /// authenticates one `text/event-stream` request as `?ticket=`, for clients
-    /// such as a browser's `EventSource` that cannot send headers. It keeps the
-    /// long-lived token out of URLs. Logging out the token that minted it voids it.
+    /// authenticates one `text/event-stream` request to `path` as `?ticket=`, for
+    /// clients such as a browser's `EventSource` that cannot send headers; on
+    /// another path it is refused. It keeps long-lived credentials out of URLs.
+    /// A login token or an API key may mint one; it dies with the session or key
+    /// that minted it, and carries that key's restrictions. Errors: 422
+    /// `invalid_path`.
     #[oai(
         path = "/api/auth/stream-ticket",
         method = "post",
@@ -371,16 +514,196 @@ impl AuthApi {
         &self,
         auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
-        req: &Request,
+        body: JsonBody<StreamTicketRequest>,
     ) -> Result<TicketCreated, ApiError> {
-        auth.require(AUTH_SELF)?;
-        let bearer = Bearer::from_request(req)
-            .map_err(|_| ApiError::unauthorized("not_authenticated", "Not authenticated"))?;
-        let t = plugin.service().mint_ticket(&bearer.token).await?;
+        let who = auth.require(AUTH_SELF)?;
+        let t = plugin.service().mint_ticket(who, &body.0.path).await?;
         Ok(TicketCreated::Created(Json(StreamTicketGrant {
             ticket: t.ticket,
             expires_in: t.expires_in,
         })))
+    }
+
+    /// Create an API key
+    ///
+    /// Action: `keys.own`, with a login token (403 `login_token_required` for a
+    /// key). The answer holds the key's secret in `key`, shown this once; the
+    /// store keeps only its digest. A key acts for its owner with at most the
+    /// owner's current role, narrowed by `actions` and (on the gateway) `models`,
+    /// `rpm` and `max_concurrent`. Errors: 422 `invalid_key_name`,
+    /// `duplicate_key_name`, `invalid_key_lifetime`, `invalid_key_actions` (an
+    /// unknown action, one the caller's role lacks, or one that needs a login
+    /// token), `invalid_key_models`, `invalid_key_limits`, `too_many_keys` (100 per user).
+    #[oai(
+        path = "/api/auth/keys",
+        method = "post",
+        operation_id = "createApiKey",
+        tag = "AuthTags::Keys"
+    )]
+    async fn create_key(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        body: JsonBody<ApiKeyCreate>,
+    ) -> Result<KeyCreated, ApiError> {
+        let who = auth.require_login(KEYS_OWN)?;
+        let JsonBody(req) = body;
+        let request = KeyRequest {
+            name: req.name,
+            expires_in_days: req.expires_in_days,
+            actions: req.actions,
+            models: req.models,
+            rpm: req.rpm,
+            max_concurrent: req.max_concurrent,
+        };
+        let created = plugin.service().create_key(who, request).await?;
+        Ok(KeyCreated::Created(Json(created.into())))
+    }
+
+    /// List the caller's API keys
+    ///
+    /// Action: `keys.own`, with a login token. Newest first; secrets are never
+    /// shown again.
+    #[oai(
+        path = "/api/auth/keys",
+        method = "get",
+        operation_id = "listApiKeys",
+        tag = "AuthTags::Keys"
+    )]
+    async fn list_keys(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+    ) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
+        let who = auth.require_login(KEYS_OWN)?;
+        let rows = plugin.service().list_keys(who.user_id()).await?;
+        Ok(Json(rows.into_iter().map(ApiKeyInfo::from).collect()))
+    }
+
+    /// Revoke an API key
+    ///
+    /// Action: `keys.own` for the caller's own keys; with `keys.manage`
+    /// (admin), anyone's. With a login token. The key (and every stream ticket
+    /// it minted) stops working at its next request. Errors: 404
+    /// `key_not_found` (also for another user's key without `keys.manage`).
+    #[oai(
+        path = "/api/auth/keys/:id",
+        method = "delete",
+        operation_id = "revokeApiKey",
+        tag = "AuthTags::Keys"
+    )]
+    async fn revoke_key(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        /// The key's id (the part after `mlxm_` in its prefix).
+        id: Path<String>,
+    ) -> Result<Done, ApiError> {
+        let who = auth.require_login(KEYS_OWN)?;
+        plugin.service().revoke_key(who, &id.0).await?;
+        Ok(Done::NoContent)
+    }
+
+    /// List a user's API keys
+    ///
+    /// Action: `keys.manage`, with a login token. Newest first. Errors: 404
+    /// `user_not_found`.
+    #[oai(
+        path = "/api/auth/users/:id/keys",
+        method = "get",
+        operation_id = "listUserApiKeys",
+        tag = "AuthTags::Keys"
+    )]
+    async fn list_user_keys(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        /// The user's id.
+        id: Path<String>,
+    ) -> Result<Json<Vec<ApiKeyInfo>>, ApiError> {
+        auth.require_login(KEYS_MANAGE)?;
+        let rows = plugin.service().list_user_keys(&id.0).await?;
+        Ok(Json(rows.into_iter().map(ApiKeyInfo::from).collect()))
+    }
+
+    /// List the caller's sessions
+    ///
+    /// Action: `keys.own`, with a login token. The caller's live login tokens,
+    /// newest first; `current` marks the one used for this call.
+    #[oai(
+        path = "/api/auth/sessions",
+        method = "get",
+        operation_id = "listSessions",
+        tag = "AuthTags::Keys"
+    )]
+    async fn list_sessions(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+    ) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+        let who = auth.require_login(KEYS_OWN)?;
+        let current = match who.credential() {
+            Some(CredentialId::Session(jti)) => Some(jti.clone()),
+            _ => None,
+        };
+        let rows = plugin.service().list_sessions(who).await?;
+        let info = |row: SessionRow| {
+            let id = row.key();
+            SessionInfo {
+                current: current.as_deref() == Some(id.as_str()),
+                id,
+                created_at: row.created_at,
+                expires_at: row.expires_at,
+                last_seen_at: row.last_seen_at,
+                address: row.address,
+                user_agent: row.user_agent,
+            }
+        };
+        Ok(Json(rows.into_iter().map(info).collect()))
+    }
+
+    /// Revoke a session
+    ///
+    /// Action: `keys.own`, with a login token. That token (and its stream
+    /// tickets) stops working at its next request; open event streams it
+    /// opened end within seconds. Errors: 404 `session_not_found`.
+    #[oai(
+        path = "/api/auth/sessions/:id",
+        method = "delete",
+        operation_id = "revokeSession",
+        tag = "AuthTags::Keys"
+    )]
+    async fn revoke_session(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+        /// The session id (from `listSessions`).
+        id: Path<String>,
+    ) -> Result<Done, ApiError> {
+        let who = auth.require_login(KEYS_OWN)?;
+        plugin.service().revoke_session(who, &id.0).await?;
+        Ok(Done::NoContent)
+    }
+
+    /// Log out everywhere
+    ///
+    /// Action: `keys.own`, with a login token. Every session and stream ticket
+    /// of the caller ends, this one included; API keys keep working (revoke
+    /// them with `revokeApiKey`).
+    #[oai(
+        path = "/api/auth/logout-all",
+        method = "post",
+        operation_id = "logoutAll",
+        tag = "AuthTags::Keys"
+    )]
+    async fn logout_all(
+        &self,
+        auth: Auth,
+        plugin: Data<&Arc<AuthPlugin>>,
+    ) -> Result<Done, ApiError> {
+        let who = auth.require_login(KEYS_OWN)?;
+        plugin.service().logout_all(who).await?;
+        Ok(Done::NoContent)
     }
 
     /// List users
@@ -399,7 +722,7 @@ impl AuthApi {
         /// Only users with this status.
         status: Query<Option<UserStatus>>,
     ) -> Result<Json<Vec<User>>, ApiError> {
-        auth.require(USERS_MANAGE)?;
+        auth.require_login(USERS_MANAGE)?;
         let users = plugin.service().list_users(status.0).await?;
         Ok(Json(users.into_iter().map(User::from).collect()))
     }
@@ -418,7 +741,7 @@ impl AuthApi {
         auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
     ) -> Result<Json<PendingCount>, ApiError> {
-        auth.require(USERS_MANAGE)?;
+        auth.require_login(USERS_MANAGE)?;
         let count = plugin.service().pending_count().await?;
         Ok(Json(PendingCount { count }))
     }
@@ -445,7 +768,7 @@ impl AuthApi {
         id: Path<String>,
         body: JsonBody<UserUpdateRequest>,
     ) -> Result<Json<User>, ApiError> {
-        let actor = auth.require(USERS_MANAGE)?;
+        let actor = auth.require_login(USERS_MANAGE)?;
         let JsonBody(req) = body;
         let update = UserUpdate {
             email: req.email,
@@ -474,7 +797,7 @@ impl AuthApi {
         /// The user's id.
         id: Path<String>,
     ) -> Result<Done, ApiError> {
-        let by = Actor::of(auth.require(USERS_MANAGE)?);
+        let by = Actor::of(auth.require_login(USERS_MANAGE)?);
         plugin.service().delete_user(by, &id.0).await?;
         Ok(Done::NoContent)
     }
@@ -495,7 +818,7 @@ impl AuthApi {
         auth: Auth,
         plugin: Data<&Arc<AuthPlugin>>,
     ) -> Result<Json<Vec<ThrottleLock>>, ApiError> {
-        auth.require(USERS_MANAGE)?;
+        auth.require_login(USERS_MANAGE)?;
         let now = Utc::now();
         let locks = plugin
             .service()
@@ -533,7 +856,7 @@ impl AuthApi {
         /// The IP address.
         address: Query<Option<String>>,
     ) -> Result<Done, ApiError> {
-        auth.require(USERS_MANAGE)?;
+        auth.require_login(USERS_MANAGE)?;
         let bad = |d: &str| ApiError::unprocessable("invalid_parameter", d.to_owned());
         let ip = match address.0.as_deref() {
             Some(a) => Some(
@@ -568,7 +891,7 @@ impl AuthApi {
         id: Path<String>,
         body: JsonBody<PasswordReset>,
     ) -> Result<Json<Message>, ApiError> {
-        let by = Actor::of(auth.require(USERS_MANAGE)?);
+        let by = Actor::of(auth.require_login(USERS_MANAGE)?);
         plugin
             .service()
             .reset_password(by, &id.0, body.0.password)

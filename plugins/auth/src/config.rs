@@ -85,6 +85,10 @@ pub struct AuthConfig {
     /// Lifetime of a stream ticket.
     #[serde(with = "humantime_serde")]
     pub stream_ticket_ttl: Duration,
+    /// The longest an API key may live (0: no bound). A key created without
+    /// `expires_in_days` lives this long (or forever when there is no bound).
+    #[serde(with = "humantime_serde")]
+    pub max_key_lifetime: Duration,
     /// Password hashes computed at the same time (0: one per CPU).
     pub max_concurrent_hashes: usize,
     /// Argon2id parameters.
@@ -106,6 +110,7 @@ impl Default for AuthConfig {
             jwt_public_key_path: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             stream_ticket_ttl: Duration::from_secs(60),
+            max_key_lifetime: Duration::from_secs(365 * 24 * 3600),
             max_concurrent_hashes: 0,
             argon2: Argon2Config::default(),
             bootstrap: BootstrapConfig::default(),

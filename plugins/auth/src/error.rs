@@ -71,6 +71,27 @@ pub enum AuthError {
     /// Too many failed attempts (API.md "Login throttling").
     #[error("Too many attempts; try again in {} seconds", .0.as_secs().max(1))]
     Throttled(std::time::Duration),
+    /// The API key is malformed, unknown, revoked or its secret is wrong (one
+    /// answer for all).
+    #[error("Invalid API key")]
+    InvalidApiKey,
+    /// The API key has expired.
+    #[error("API key has expired")]
+    ApiKeyExpired,
+    /// No such key (or not the caller's).
+    #[error("API key not found")]
+    KeyNotFound,
+    /// No such session of the caller's.
+    #[error("Session not found")]
+    SessionNotFound,
+    /// A key's request breaks a rule: the code and a sentence naming it.
+    #[error("{1}")]
+    KeyRejected(&'static str, String),
+    /// A stream ticket's `path` is not a path.
+    #[error(
+        "path must be the absolute path of an event stream (no query), at most 1024 characters"
+    )]
+    InvalidTicketPath,
     /// `role` and `is_admin` of one update disagree.
     #[error("role and is_admin disagree; send one of them")]
     RoleConflict,
@@ -105,6 +126,12 @@ impl From<AuthError> for ApiError {
             E::AccountInactive => ApiError::unauthorized("account_inactive", detail),
             E::UserNotFound => ApiError::not_found("user_not_found", detail),
             E::RoleConflict => ApiError::unprocessable("role_conflict", detail),
+            E::InvalidApiKey => ApiError::unauthorized("invalid_api_key", detail),
+            E::ApiKeyExpired => ApiError::unauthorized("api_key_expired", detail),
+            E::KeyNotFound => ApiError::not_found("key_not_found", detail),
+            E::SessionNotFound => ApiError::not_found("session_not_found", detail),
+            E::KeyRejected(code, _) => ApiError::unprocessable(code, detail),
+            E::InvalidTicketPath => ApiError::unprocessable("invalid_path", detail),
             E::Throttled(wait) => {
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 ApiError::too_many_requests("too_many_attempts", detail, secs)

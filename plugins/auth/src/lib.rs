@@ -1,12 +1,15 @@
 //! The authentication plugin: users, passwords, tokens, approval, the admin API,
 //! and the `Authenticator` that protects every core operation.
 //!
-//! - `users`: the SCHEMAFULL user store (unique normalised email), revoked tokens,
-//!   stream tickets, and the transactional first-admin and last-admin rules.
+//! - `users`: the SCHEMAFULL user store (unique normalised email), stream
+//!   tickets, and the transactional first-admin and last-admin rules.
+//! - `sessions`: one row per login token (its `jti`); revoking a token deletes it.
+//! - `keys`: API keys (`mlxm_<id>_<secret>`), stored as digests.
 //! - `hashing`: Argon2id off the async workers, bounded by a semaphore.
 //! - `tokens`: HS256 (configured or generated secret) or ES256 JWTs, algorithm
 //!   pinned at validation.
-//! - `service`: the domain (register, login, check, change, reset, tickets).
+//! - `service`: the domain (register, login, check, change, reset, tickets,
+//!   keys, sessions).
 //! - `api`: the `/api/auth` operations.
 //! - `actions`: the plugin's actions and event names.
 //! - `cli`: `mlx-manager user ...`, offline administration.
@@ -18,7 +21,9 @@ pub mod config;
 pub mod error;
 pub mod hashing;
 pub mod input;
+pub mod keys;
 pub mod service;
+pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -2,12 +2,16 @@
 //! password changes and resets, user administration and stream tickets. No HTTP
 //! types here; `api.rs` maps results to responses.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
-    Actor, ActorVia, ApiError, Authenticator, Credential, CredentialKind, Db, Event, EventAction,
-    EventBus, Outcome, Permissions, Principal, Role, Target,
+    Actor, ActorVia, ApiError, Authenticator, Credential, CredentialId, CredentialKind, Db, Event,
+    EventAction, EventBus, KeyScope, Outcome, Permissions, Principal, Role, Target,
 };
 use sha2::{Digest, Sha256};
 
@@ -17,9 +21,66 @@ use crate::{
     error::AuthError,
     hashing::Hasher,
     input::{Email, Password, is_valid_id},
+    keys::{self, KeyRow, KeySpec},
+    sessions::{self, Origin, SessionRow},
     tokens::{Claims, Tokens, now_secs},
-    users::{self, NewAccount, UserPatch, UserRow, UserStatus},
+    users::{self, NewAccount, TicketSpec, UserPatch, UserRow, UserStatus},
 };
+
+/// How stale `last_seen_at` / `last_used_at` may get: one store write a
+/// minute per session or key, not one per request.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// When this manager last recorded a use of each session or key.
+#[derive(Default)]
+struct Touches(Mutex<HashMap<CredentialId, Instant>>);
+
+impl Touches {
+    /// Whether a use of `id` should be written now (and note that it is).
+    fn due(&self, id: &CredentialId) -> bool {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        if map.len() > 10_000 {
+            map.retain(|_, at| now.duration_since(*at) < TOUCH_EVERY);
+        }
+        match map.get(id) {
+            Some(at) if now.duration_since(*at) < TOUCH_EVERY => false,
+            _ => {
+                map.insert(id.clone(), now);
+                true
+            }
+        }
+    }
+}
+
+/// A new API key as its owner asks for it (unchecked input).
+#[derive(Debug, Clone, Default)]
+pub struct KeyRequest {
+    /// 1 to 64 printable characters, unique per user.
+    pub name: String,
+    /// Whole days, at least 1, at most `max_key_lifetime`.
+    pub expires_in_days: Option<u32>,
+    /// Actions the key may take (`None`: its owner's role).
+    pub actions: Option<Vec<String>>,
+    /// Profile names it may use on the gateway (`None`: all).
+    pub models: Option<Vec<String>>,
+    /// Gateway requests a minute.
+    pub rpm: Option<u32>,
+    /// Gateway requests at once.
+    pub max_concurrent: Option<u32>,
+}
+
+/// A key just created: its row and the secret, shown this once.
+#[derive(Debug, Clone)]
+pub struct CreatedKey {
+    /// The stored key.
+    pub row: KeyRow,
+    /// `mlxm_<id>_<secret>`.
+    pub key: String,
+}
 
 /// A freshly issued access token.
 #[derive(Debug, Clone)]
@@ -61,6 +122,15 @@ pub struct AuthService {
     permissions: Arc<Permissions>,
     events: EventBus,
     throttle: crate::throttle::Throttle,
+    touches: Touches,
+}
+
+fn key_target(row: &KeyRow) -> Target {
+    Target::new(
+        "api_key",
+        Some(keys::prefix(&row.key())),
+        Some(row.name.clone()),
+    )
 }
 
 fn user_target(user: &UserRow) -> Target {
@@ -87,6 +157,7 @@ impl AuthService {
             permissions,
             events,
             throttle,
+            touches: Touches::default(),
         }
     }
 
@@ -168,6 +239,7 @@ impl AuthService {
         password: &str,
         grant_type: Option<&str>,
         address: Option<std::net::IpAddr>,
+        user_agent: Option<String>,
     ) -> Result<IssuedToken, AuthError> {
         if grant_type.is_some_and(|g| !g.is_empty() && g != "password") {
             return Err(AuthError::UnsupportedGrantType);
@@ -194,7 +266,13 @@ impl AuthService {
             Some(user) if matches => match user.status() {
                 UserStatus::Pending => Err(AuthError::AccountPending),
                 UserStatus::Disabled => Err(AuthError::AccountDisabled),
-                UserStatus::Approved => self.issue(user),
+                UserStatus::Approved => {
+                    let origin = Origin {
+                        address: address.map(|a| a.to_string()),
+                        user_agent,
+                    };
+                    self.issue(user, &origin).await
+                }
             },
             _ => Err(AuthError::InvalidCredentials),
         };
@@ -230,49 +308,106 @@ impl AuthService {
         result
     }
 
-    fn issue(&self, user: &UserRow) -> Result<IssuedToken, AuthError> {
-        let (access_token, _) = self
-            .tokens
-            .issue(&user.key(), user.token_version, now_secs())?;
+    /// A token for `user`, and its session.
+    async fn issue(&self, user: &UserRow, origin: &Origin) -> Result<IssuedToken, AuthError> {
+        let (access_token, claims) =
+            self.tokens
+                .issue(&user.key(), user.token_version, now_secs())?;
+        let expires_at = DateTime::from_timestamp(claims.exp as i64, 0).unwrap_or_else(Utc::now);
+        sessions::create(&self.db, &claims.jti, &user.key(), expires_at, origin).await?;
         Ok(IssuedToken {
             access_token,
             expires_in: self.tokens.ttl().as_secs(),
         })
     }
 
-    /// The approved user a token belongs to, and its claims. Fails for bad,
-    /// expired or revoked tokens and for users that are gone or no longer approved.
-    pub async fn check_token(&self, token: &str) -> Result<(UserRow, Claims), AuthError> {
+    /// The approved user a token belongs to, its claims and its session. Fails
+    /// for bad, expired or revoked tokens (no session) and for users that are
+    /// gone or no longer approved.
+    pub async fn check_token(
+        &self,
+        token: &str,
+    ) -> Result<(UserRow, Claims, SessionRow), AuthError> {
         let claims = self.tokens.verify(token)?;
-        if !is_valid_id(&claims.sub) {
+        if !is_valid_id(&claims.sub) || !is_valid_id(&claims.jti) {
             return Err(AuthError::InvalidToken);
         }
-        let (user, revoked) = users::find_for_token(&self.db, &claims.sub, &claims.jti).await?;
+        let (user, session) = sessions::find_with_user(&self.db, &claims.sub, &claims.jti).await?;
         let user = user.ok_or(AuthError::InvalidToken)?;
-        if revoked || user.token_version != claims.ver {
-            return Err(AuthError::TokenRevoked);
-        }
         if user.status() != UserStatus::Approved {
             return Err(AuthError::AccountInactive);
         }
-        Ok((user, claims))
+        let session = session
+            .filter(|s| s.user_id == claims.sub && s.expires_at > Utc::now())
+            .ok_or(AuthError::TokenRevoked)?;
+        if user.token_version != claims.ver {
+            return Err(AuthError::TokenRevoked);
+        }
+        Ok((user, claims, session))
     }
 
-    async fn check_ticket(&self, ticket: &str) -> Result<UserRow, AuthError> {
-        let found = users::take_ticket(&self.db, &digest(ticket)).await?;
-        let ticket = found
-            .filter(|t| t.expires_at > Utc::now())
-            .ok_or(AuthError::InvalidTicket)?;
-        let jti = ticket.jti.as_deref().unwrap_or_default();
-        let (user, revoked) = users::find_for_token(&self.db, &ticket.user_id, jti).await?;
-        let user = user.ok_or(AuthError::InvalidTicket)?;
-        if revoked || user.token_version != ticket.token_version {
-            return Err(AuthError::TokenRevoked);
+    /// The owner and row of a presented API key. A malformed key, an unknown id
+    /// and a wrong secret get the same answer; the secret is compared in
+    /// constant time (against a dummy digest for an unknown id).
+    async fn check_key(&self, presented: &str) -> Result<(UserRow, KeyRow), AuthError> {
+        let (id, secret) = keys::parse(presented).ok_or(AuthError::InvalidApiKey)?;
+        let row = keys::find(&self.db, id).await?;
+        if !keys::secret_matches(secret, row.as_ref().map(|r| r.digest.as_str())) {
+            tracing::debug!(key = %keys::prefix(id), "API key refused");
+            return Err(AuthError::InvalidApiKey);
         }
+        let row = row.ok_or(AuthError::InvalidApiKey)?;
+        if row.expired(Utc::now()) {
+            return Err(AuthError::ApiKeyExpired);
+        }
+        let user = users::find(&self.db, &row.user_id)
+            .await?
+            .ok_or(AuthError::InvalidApiKey)?;
         if user.status() != UserStatus::Approved {
             return Err(AuthError::AccountInactive);
         }
-        Ok(user)
+        Ok((user, row))
+    }
+
+    /// The approved user and credential of a single-use ticket presented on
+    /// `path`; it dies with the session or key that minted it.
+    async fn check_ticket(&self, ticket: &str, path: &str) -> Result<Principal, AuthError> {
+        let found = users::take_ticket(&self.db, &digest(ticket)).await?;
+        let ticket = found
+            .filter(|t| t.expires_at > Utc::now() && t.path.as_deref() == Some(path))
+            .ok_or(AuthError::InvalidTicket)?;
+        match (&ticket.jti, &ticket.key_id) {
+            (Some(jti), _) => {
+                let (user, session) =
+                    sessions::find_with_user(&self.db, &ticket.user_id, jti).await?;
+                let user = user.ok_or(AuthError::InvalidTicket)?;
+                let live = session.is_some_and(|s| s.user_id == ticket.user_id);
+                if !live || user.token_version != ticket.token_version {
+                    return Err(AuthError::TokenRevoked);
+                }
+                if user.status() != UserStatus::Approved {
+                    return Err(AuthError::AccountInactive);
+                }
+                let id = CredentialId::Session(jti.clone());
+                Ok(self
+                    .principal(&user, CredentialKind::Ticket)
+                    .with_credential(id))
+            }
+            (None, Some(key_id)) => {
+                let row = keys::find(&self.db, key_id)
+                    .await?
+                    .filter(|k| k.user_id == ticket.user_id && !k.expired(Utc::now()))
+                    .ok_or(AuthError::InvalidTicket)?;
+                let user = users::find(&self.db, &row.user_id)
+                    .await?
+                    .ok_or(AuthError::InvalidTicket)?;
+                if user.status() != UserStatus::Approved {
+                    return Err(AuthError::AccountInactive);
+                }
+                Ok(self.key_principal(&user, &row, CredentialKind::Ticket))
+            }
+            (None, None) => Err(AuthError::InvalidTicket),
+        }
     }
 
     fn principal(&self, user: &UserRow, via: CredentialKind) -> Principal {
@@ -285,11 +420,250 @@ impl AuthService {
         )
     }
 
-    /// Revoke the token presented by the caller.
-    pub async fn logout(&self, token: &str) -> Result<(), AuthError> {
-        let (_, claims) = self.check_token(token).await?;
-        let expires_at = DateTime::from_timestamp(claims.exp as i64, 0).unwrap_or_else(Utc::now);
-        users::revoke_token(&self.db, &claims.jti, expires_at).await
+    fn key_principal(&self, user: &UserRow, row: &KeyRow, via: CredentialKind) -> Principal {
+        let scope = KeyScope {
+            prefix: keys::prefix(&row.key()),
+            actions: row.actions.clone(),
+            models: row.models.clone(),
+            rpm: row.rpm.and_then(|v| u32::try_from(v).ok()),
+            max_concurrent: row.max_concurrent.and_then(|v| u32::try_from(v).ok()),
+        };
+        self.principal(user, via)
+            .with_credential(CredentialId::Key(row.key()))
+            .with_key_scope(scope)
+    }
+
+    /// Record a use of `id` from `from`, at most once a minute (off the request).
+    fn touch(&self, id: &CredentialId, from: Option<std::net::IpAddr>) {
+        if !self.touches.due(id) {
+            return;
+        }
+        let db = self.db.clone();
+        let id = id.clone();
+        let address = from.map(|a| a.to_string());
+        tokio::spawn(async move {
+            let written = match &id {
+                CredentialId::Session(jti) => sessions::touch(&db, jti, address).await,
+                CredentialId::Key(key) => keys::touch(&db, key, address).await,
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "cannot record a credential's last use");
+            }
+        });
+    }
+
+    /// End the session of the login token used for this call.
+    pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
+        if let Some(CredentialId::Session(jti)) = principal.credential() {
+            sessions::delete(&self.db, principal.user_id(), jti).await?;
+        }
+        Ok(())
+    }
+
+    /// End every session (and their stream tickets) of the caller; keys stay.
+    pub async fn logout_all(&self, principal: &Principal) -> Result<(), AuthError> {
+        sessions::delete_all(&self.db, principal.user_id()).await?;
+        let target = Target::new(
+            "user",
+            Some(principal.user_id().to_owned()),
+            Some(principal.email().to_owned()),
+        );
+        let event = Event::new(Actor::of(principal), actions::SESSION_REVOKE, target)
+            .detail("every session");
+        self.events.publish(event).await;
+        Ok(())
+    }
+
+    /// The caller's live sessions, newest first.
+    pub async fn list_sessions(&self, principal: &Principal) -> Result<Vec<SessionRow>, AuthError> {
+        sessions::list(&self.db, principal.user_id()).await
+    }
+
+    /// End one of the caller's sessions.
+    pub async fn revoke_session(&self, principal: &Principal, id: &str) -> Result<(), AuthError> {
+        if !is_valid_id(id) || !sessions::delete(&self.db, principal.user_id(), id).await? {
+            return Err(AuthError::SessionNotFound);
+        }
+        let target = Target::new(
+            "session",
+            Some(id.to_owned()),
+            Some(principal.email().to_owned()),
+        );
+        self.publish(Actor::of(principal), actions::SESSION_REVOKE, target)
+            .await;
+        Ok(())
+    }
+
+    /// Create an API key for the caller: every rule of API.md "API keys and
+    /// sessions" is checked here.
+    pub async fn create_key(
+        &self,
+        principal: &Principal,
+        request: KeyRequest,
+    ) -> Result<CreatedKey, AuthError> {
+        let spec = self.key_spec(principal, request)?;
+        let new = keys::generate();
+        let row = keys::create(&self.db, principal.user_id(), &new, &spec).await?;
+        self.publish(Actor::of(principal), actions::KEY_CREATE, key_target(&row))
+            .await;
+        Ok(CreatedKey { row, key: new.key })
+    }
+
+    fn key_spec(&self, principal: &Principal, request: KeyRequest) -> Result<KeySpec, AuthError> {
+        let reject = |code: &'static str, detail: String| AuthError::KeyRejected(code, detail);
+        let name = request.name.trim().to_owned();
+        let length = name.chars().count();
+        if !(1..=64).contains(&length) || name.chars().any(char::is_control) {
+            return Err(reject(
+                "invalid_key_name",
+                "name must be 1 to 64 printable characters".into(),
+            ));
+        }
+        let max = self.config.max_key_lifetime;
+        let lifetime = match request.expires_in_days {
+            Some(0) => {
+                return Err(reject(
+                    "invalid_key_lifetime",
+                    "expires_in_days must be a whole number of at least 1".into(),
+                ));
+            }
+            Some(days) => {
+                let asked = Duration::from_secs(u64::from(days) * 24 * 3600);
+                if !max.is_zero() && asked > max {
+                    return Err(reject(
+                        "invalid_key_lifetime",
+                        format!(
+                            "expires_in_days must be at most {} (plugins.auth.max_key_lifetime)",
+                            max.as_secs() / (24 * 3600)
+                        ),
+                    ));
+                }
+                Some(asked)
+            }
+            None => (!max.is_zero()).then_some(max),
+        };
+        let expires_at = lifetime
+            .map(|l| chrono::Duration::from_std(l).map(|l| Utc::now() + l))
+            .transpose()
+            .map_err(|_| reject("invalid_key_lifetime", "the lifetime is too long".into()))?;
+        let actions = match request.actions {
+            None => None,
+            Some(list) => Some(self.key_actions(principal, list)?),
+        };
+        let models = match request.models {
+            None => None,
+            Some(list) => {
+                if list.len() > 100 {
+                    return Err(reject(
+                        "invalid_key_models",
+                        "models may list at most 100 profiles".into(),
+                    ));
+                }
+                let mut models: Vec<String> = Vec::new();
+                for m in list {
+                    let m = m.trim().to_owned();
+                    if m.is_empty() || m.chars().count() > 128 || m.chars().any(char::is_control) {
+                        return Err(reject(
+                            "invalid_key_models",
+                            "each entry of models must be a profile name of 1 to 128 printable characters".into(),
+                        ));
+                    }
+                    if !models.contains(&m) {
+                        models.push(m);
+                    }
+                }
+                Some(models)
+            }
+        };
+        let bounded = |v: Option<u32>, max: u32| v.is_none_or(|v| (1..=max).contains(&v));
+        if !bounded(request.rpm, 1_000_000) || !bounded(request.max_concurrent, 10_000) {
+            return Err(reject(
+                "invalid_key_limits",
+                "rpm must be 1 to 1000000 and max_concurrent 1 to 10000".into(),
+            ));
+        }
+        Ok(KeySpec {
+            name,
+            actions,
+            models,
+            rpm: request.rpm,
+            max_concurrent: request.max_concurrent,
+            expires_at,
+        })
+    }
+
+    /// The actions a new key asks for: each declared, within the owner's role,
+    /// and not one that needs a login token.
+    fn key_actions(
+        &self,
+        principal: &Principal,
+        list: Vec<String>,
+    ) -> Result<Vec<String>, AuthError> {
+        let reject = |detail: String| AuthError::KeyRejected("invalid_key_actions", detail);
+        if list.is_empty() {
+            return Err(reject("actions must list at least one action (leave it out for all the owner's role allows)".into()));
+        }
+        let mut out: Vec<String> = Vec::new();
+        for name in list {
+            let Some(decl) = self
+                .permissions
+                .declared()
+                .iter()
+                .find(|d| d.action.as_str() == name)
+            else {
+                return Err(reject(format!("unknown action {name:?}")));
+            };
+            if actions::LOGIN_ONLY.contains(&decl.action) {
+                return Err(reject(format!(
+                    "{name} needs a login token and cannot be given to a key"
+                )));
+            }
+            if principal.role() < self.permissions.least_role(decl.action) {
+                return Err(reject(format!(
+                    "your role ({}) does not allow {name}",
+                    principal.role()
+                )));
+            }
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The keys of `user_id`, newest first.
+    pub async fn list_keys(&self, user_id: &str) -> Result<Vec<KeyRow>, AuthError> {
+        keys::list(&self.db, user_id).await
+    }
+
+    /// The keys of user `id` (for an admin): 404 when there is no such user.
+    pub async fn list_user_keys(&self, id: &str) -> Result<Vec<KeyRow>, AuthError> {
+        let user = match is_valid_id(id) {
+            true => users::find(&self.db, id).await?,
+            false => None,
+        };
+        let user = user.ok_or(AuthError::UserNotFound)?;
+        keys::list(&self.db, &user.key()).await
+    }
+
+    /// Revoke key `id`: the caller's own, or anyone's with `keys.manage`; another
+    /// user's key is 404 without it (its existence is not revealed).
+    pub async fn revoke_key(&self, principal: &Principal, id: &str) -> Result<(), AuthError> {
+        let any = principal.can(actions::KEYS_MANAGE);
+        let row = match is_valid_id(id) {
+            true => keys::find(&self.db, id).await?,
+            false => None,
+        };
+        let row = row
+            .filter(|r| any || r.user_id == principal.user_id())
+            .ok_or(AuthError::KeyNotFound)?;
+        let owner = (!any).then_some(principal.user_id());
+        if !keys::delete(&self.db, id, owner).await? {
+            return Err(AuthError::KeyNotFound);
+        }
+        self.publish(Actor::of(principal), actions::KEY_REVOKE, key_target(&row))
+            .await;
+        Ok(())
     }
 
     /// The user behind a principal.
@@ -307,6 +681,7 @@ impl AuthService {
         current: &str,
         new: String,
         address: Option<std::net::IpAddr>,
+        user_agent: Option<String>,
     ) -> Result<IssuedToken, AuthError> {
         // A stolen token must not guess the current password: the login budget.
         if let Some(ip) = address {
@@ -335,7 +710,11 @@ impl AuthService {
             .ok_or(AuthError::InvalidToken)?;
         self.publish(Actor::of(principal), actions::PASSWORD_CHANGE, target)
             .await;
-        self.issue(&user)
+        let origin = Origin {
+            address: address.map(|a| a.to_string()),
+            user_agent,
+        };
+        self.issue(&user, &origin).await
     }
 
     /// Users, newest first.
@@ -454,22 +833,37 @@ impl AuthService {
         self.publish(by, actions::REGISTER, user_target(user)).await;
     }
 
-    /// Mint a single-use stream ticket for the holder of `token`; it is void once
-    /// that token is revoked.
-    pub async fn mint_ticket(&self, token: &str) -> Result<IssuedTicket, AuthError> {
-        let (user, claims) = self.check_token(token).await?;
+    /// Mint a single-use stream ticket for `path`, resting on the caller's
+    /// session or key: it dies with it.
+    pub async fn mint_ticket(
+        &self,
+        principal: &Principal,
+        path: &str,
+    ) -> Result<IssuedTicket, AuthError> {
+        let path_ok = path.starts_with('/')
+            && path.len() <= 1024
+            && !path.contains(['?', '#'])
+            && !path.chars().any(|c| c.is_control() || c.is_whitespace());
+        if !path_ok {
+            return Err(AuthError::InvalidTicketPath);
+        }
+        let (jti, key_id) = match principal.credential() {
+            Some(CredentialId::Session(jti)) => (Some(jti.clone()), None),
+            Some(CredentialId::Key(id)) => (None, Some(id.clone())),
+            None => return Err(AuthError::InvalidToken),
+        };
+        let user = self.me(principal).await?;
         let ticket = hex::encode(rand::random::<[u8; 32]>());
         let ttl = self.config.stream_ticket_ttl;
-        let expires_at = Utc::now() + ttl;
-        users::create_ticket(
-            &self.db,
-            &digest(&ticket),
-            &user.key(),
-            user.token_version,
-            &claims.jti,
-            expires_at,
-        )
-        .await?;
+        let spec = TicketSpec {
+            user_id: user.key(),
+            token_version: user.token_version,
+            jti,
+            key_id,
+            path: path.to_owned(),
+            expires_at: Utc::now() + ttl,
+        };
+        users::create_ticket(&self.db, &digest(&ticket), &spec).await?;
         Ok(IssuedTicket {
             ticket,
             expires_in: ttl.as_secs(),
@@ -482,23 +876,70 @@ fn digest(ticket: &str) -> String {
     hex::encode(Sha256::digest(ticket.as_bytes()))
 }
 
+impl AuthService {
+    async fn authenticate_credential(
+        &self,
+        credential: Credential<'_>,
+        from: Option<std::net::IpAddr>,
+    ) -> Result<Principal, AuthError> {
+        let principal = match credential {
+            Credential::Bearer(key) | Credential::ApiKey(key) if keys::looks_like_key(key) => {
+                let (user, row) = self.check_key(key).await?;
+                self.key_principal(&user, &row, CredentialKind::ApiKey)
+            }
+            Credential::ApiKey(_) => return Err(AuthError::InvalidApiKey),
+            Credential::Bearer(token) => {
+                let (user, claims, _) = self.check_token(token).await?;
+                self.principal(&user, CredentialKind::Token)
+                    .with_credential(CredentialId::Session(claims.jti))
+            }
+            Credential::StreamTicket { ticket, path } => self.check_ticket(ticket, path).await?,
+        };
+        if let Some(id) = principal.credential() {
+            self.touch(id, from);
+        }
+        Ok(principal)
+    }
+}
+
 #[async_trait::async_trait]
 impl Authenticator for AuthService {
-    async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal, ApiError> {
-        let (user, via) = match credential {
-            Credential::Bearer(token) => (
-                self.check_token(token).await.map(|(u, _)| u),
-                CredentialKind::Token,
-            ),
-            Credential::StreamTicket(ticket) => {
-                (self.check_ticket(ticket).await, CredentialKind::Ticket)
-            }
-        };
-        match user {
-            Ok(user) => Ok(self.principal(&user, via)),
-            Err(err) => {
+    async fn authenticate(
+        &self,
+        credential: Credential<'_>,
+        from: Option<std::net::IpAddr>,
+    ) -> Result<Principal, ApiError> {
+        self.authenticate_credential(credential, from)
+            .await
+            .map_err(|err| {
                 tracing::debug!(reason = %err, "credential refused");
-                Err(err.into())
+                err.into()
+            })
+    }
+
+    async fn revalidate(&self, principal: &Principal) -> Option<Principal> {
+        let via = principal.via();
+        match principal.credential()? {
+            CredentialId::Session(jti) => {
+                let (user, session) = sessions::find_with_user(&self.db, principal.user_id(), jti)
+                    .await
+                    .ok()?;
+                let user = user.filter(|u| u.status() == UserStatus::Approved)?;
+                session
+                    .filter(|s| s.user_id == principal.user_id() && s.expires_at > Utc::now())?;
+                Some(
+                    self.principal(&user, via)
+                        .with_credential(CredentialId::Session(jti.clone())),
+                )
+            }
+            CredentialId::Key(id) => {
+                let row = keys::find(&self.db, id).await.ok()??;
+                if row.expired(Utc::now()) || row.user_id != principal.user_id() {
+                    return None;
+                }
+                let user = users::find(&self.db, &row.user_id).await.ok()??;
+                (user.status() == UserStatus::Approved)
+                    .then(|| self.key_principal(&user, &row, via))
             }
         }
     }

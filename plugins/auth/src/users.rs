@@ -53,6 +53,37 @@ DEFINE FIELD role ON user TYPE string
 UPDATE user SET role = IF is_admin { 'admin' } ELSE { 'user' };
 ",
     },
+    Migration {
+        version: 4,
+        name: "sessions (every login token), API keys, stream tickets scoped to a path",
+        sql: "
+DEFINE TABLE session SCHEMAFULL;
+DEFINE FIELD user_id ON session TYPE string;
+DEFINE FIELD created_at ON session TYPE datetime;
+DEFINE FIELD expires_at ON session TYPE datetime;
+DEFINE FIELD last_seen_at ON session TYPE option<datetime>;
+DEFINE FIELD address ON session TYPE option<string>;
+DEFINE FIELD user_agent ON session TYPE option<string>;
+DEFINE INDEX session_user ON session FIELDS user_id;
+DEFINE TABLE api_key SCHEMAFULL;
+DEFINE FIELD user_id ON api_key TYPE string;
+DEFINE FIELD name ON api_key TYPE string;
+DEFINE FIELD digest ON api_key TYPE string;
+DEFINE FIELD actions ON api_key TYPE option<array<string>>;
+DEFINE FIELD models ON api_key TYPE option<array<string>>;
+DEFINE FIELD rpm ON api_key TYPE option<int>;
+DEFINE FIELD max_concurrent ON api_key TYPE option<int>;
+DEFINE FIELD created_at ON api_key TYPE datetime;
+DEFINE FIELD expires_at ON api_key TYPE option<datetime>;
+DEFINE FIELD last_used_at ON api_key TYPE option<datetime>;
+DEFINE FIELD last_used_address ON api_key TYPE option<string>;
+DEFINE INDEX api_key_owner_name ON api_key FIELDS user_id, name UNIQUE;
+DEFINE FIELD path ON stream_ticket TYPE option<string>;
+DEFINE FIELD key_id ON stream_ticket TYPE option<string>;
+DELETE stream_ticket;
+REMOVE TABLE IF EXISTS revoked_token;
+",
+    },
 ];
 
 /// An account's state.
@@ -231,23 +262,6 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<UserRow>, AuthError> {
     Ok(db.select(("user", id)).await?)
 }
 
-/// The user with this id, and whether the token `jti` was revoked: one round trip
-/// for every authenticated request.
-pub async fn find_for_token(
-    db: &Db,
-    id: &str,
-    jti: &str,
-) -> Result<(Option<UserRow>, bool), AuthError> {
-    let mut r = db
-        .query("SELECT * FROM type::record('user', $id); SELECT VALUE id FROM type::record('revoked_token', $jti);")
-        .bind(("id", id.to_owned()))
-        .bind(("jti", jti.to_owned()))
-        .await?;
-    let user = r.take::<Vec<UserRow>>(0)?.into_iter().next();
-    let revoked = !r.take::<Vec<RecordId>>(1)?.is_empty();
-    Ok((user, revoked))
-}
-
 /// Users, newest first, optionally of one status.
 pub async fn list(db: &Db, status: Option<UserStatus>) -> Result<Vec<UserRow>, AuthError> {
     let mut r = db
@@ -293,7 +307,9 @@ pub struct UserPatch {
 }
 
 /// Apply `patch` to user `id` on behalf of `actor`. The first transition to
-/// approved records `approved_at` and `approved_by`. A change that would leave no
+/// approved records `approved_at` and `approved_by`. Leaving `approved` ends
+/// the user's sessions and stream tickets for good (re-approval does not
+/// revive them; API keys stay, unusable until then). A change that would leave no
 /// approved admin changes nothing and fails with the rule it breaks. `None` when
 /// there is no such user.
 pub async fn update(
@@ -318,7 +334,12 @@ RETURN AFTER;
 IF $before.is_admin = true AND $before.status = 'approved' AND {NO_ACTIVE_ADMIN} {{
     THROW IF $new_role != 'admin' {{ $demotion }} ELSE {{ $disable }}
 }};
-RETURN $updated;
+IF $before.status = 'approved' AND $updated.status != 'approved' {{
+    UPDATE ONLY type::record('user', $id) SET token_version += 1;
+    DELETE session WHERE user_id = $id;
+    DELETE stream_ticket WHERE user_id = $id;
+}};
+RETURN (SELECT * FROM type::record('user', $id))[0];
 COMMIT TRANSACTION;"
     );
     let binds: Binds = vec![
@@ -336,7 +357,8 @@ COMMIT TRANSACTION;"
     row(value)
 }
 
-/// Delete user `id`; refused when it is the last approved admin. `Ok(false)`
+/// Delete user `id` with their sessions, keys and tickets; refused when it is
+/// the last approved admin. `Ok(false)`
 /// when there is no such user.
 pub async fn delete(db: &Db, id: &str) -> Result<bool, AuthError> {
     let sql = format!(
@@ -344,6 +366,9 @@ pub async fn delete(db: &Db, id: &str) -> Result<bool, AuthError> {
 {GUARD}
 LET $before = DELETE type::record('user', $id) RETURN BEFORE;
 IF array::len($before) > 0 AND $before[0].is_admin AND $before[0].status = 'approved' AND {NO_ACTIVE_ADMIN} {{ THROW $guard }};
+DELETE session WHERE user_id = $id;
+DELETE api_key WHERE user_id = $id;
+DELETE stream_ticket WHERE user_id = $id;
 RETURN array::len($before) > 0;
 COMMIT TRANSACTION;"
     );
@@ -357,53 +382,57 @@ COMMIT TRANSACTION;"
     Ok(bool::from_value(value)?)
 }
 
-/// Replace user `id`'s password hash and bump its token version, revoking every
-/// earlier token. `None` when there is no such user.
+/// Replace user `id`'s password hash, bump its token version and end its
+/// sessions and their stream tickets. `None` when there is no such user.
 pub async fn set_password(
     db: &Db,
     id: &str,
     password_hash: String,
 ) -> Result<Option<UserRow>, AuthError> {
-    let mut r = db
-        .query("UPDATE ONLY type::record('user', $id) SET password_hash = $hash, token_version += 1 RETURN AFTER")
-        .bind(("id", id.to_owned()))
-        .bind(("hash", password_hash))
-        .await?;
-    Ok(r.take::<Option<UserRow>>(0)?)
+    let sql = "BEGIN TRANSACTION;
+LET $user = UPDATE ONLY type::record('user', $id) SET password_hash = $hash, token_version += 1 RETURN AFTER;
+IF $user != NONE {
+    DELETE session WHERE user_id = $id;
+    DELETE stream_ticket WHERE user_id = $id AND key_id = NONE;
+};
+RETURN $user;
+COMMIT TRANSACTION;";
+    let binds: Binds = vec![bind("id", id.to_owned()), bind("hash", password_hash)];
+    let value = transaction(db, sql, &binds).await?;
+    row(value)
 }
 
-/// Revoke the token `jti` until it would have expired anyway, and forget
-/// revocations of tokens that have expired.
-pub async fn revoke_token(db: &Db, jti: &str, expires_at: DateTime<Utc>) -> Result<(), AuthError> {
-    db.query(
-        "UPSERT type::record('revoked_token', $jti) SET expires_at = $exp;
-         DELETE revoked_token WHERE expires_at < time::now();",
-    )
-    .bind(("jti", jti.to_owned()))
-    .bind(("exp", expires_at))
-    .await?
-    .check()?;
-    Ok(())
+/// What a stream ticket is for and rests on.
+#[derive(Debug, Clone)]
+pub struct TicketSpec {
+    /// The user it is minted for.
+    pub user_id: String,
+    /// Their token version now.
+    pub token_version: i64,
+    /// The session of the token that minted it.
+    pub jti: Option<String>,
+    /// The API key that minted it.
+    pub key_id: Option<String>,
+    /// The one stream path it is valid on.
+    pub path: String,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
 }
 
-/// Record a stream ticket (by its digest) for `user_id`, and forget expired ones.
-pub async fn create_ticket(
-    db: &Db,
-    digest: &str,
-    user_id: &str,
-    token_version: i64,
-    jti: &str,
-    expires_at: DateTime<Utc>,
-) -> Result<(), AuthError> {
+/// Record a stream ticket (by its digest), and forget expired ones.
+pub async fn create_ticket(db: &Db, digest: &str, spec: &TicketSpec) -> Result<(), AuthError> {
     db.query(
-        "CREATE type::record('stream_ticket', $digest) SET user_id = $user, token_version = $ver, jti = $jti, expires_at = $exp;
+        "CREATE type::record('stream_ticket', $digest) SET user_id = $user, token_version = $ver,
+             jti = $jti, key_id = $key, path = $path, expires_at = $exp;
          DELETE stream_ticket WHERE expires_at < time::now();",
     )
     .bind(("digest", digest.to_owned()))
-    .bind(("user", user_id.to_owned()))
-    .bind(("ver", token_version))
-    .bind(("jti", jti.to_owned()))
-    .bind(("exp", expires_at))
+    .bind(("user", spec.user_id.clone()))
+    .bind(("ver", spec.token_version))
+    .bind(("jti", spec.jti.clone()))
+    .bind(("key", spec.key_id.clone()))
+    .bind(("path", spec.path.clone()))
+    .bind(("exp", spec.expires_at))
     .await?
     .check()?;
     Ok(())
@@ -416,8 +445,12 @@ pub struct Ticket {
     pub user_id: String,
     /// Their token version then.
     pub token_version: i64,
-    /// The id of the token that minted it (a logout of that token voids it).
+    /// The session of the token that minted it.
     pub jti: Option<String>,
+    /// The API key that minted it.
+    pub key_id: Option<String>,
+    /// The stream path it is valid on.
+    pub path: Option<String>,
     /// When it stops being valid.
     pub expires_at: DateTime<Utc>,
 }

@@ -243,15 +243,57 @@ impl CredentialKind {
     }
 }
 
+/// Which stored credential a request rests on: a login session (the token's
+/// `jti`) or an API key (its public id). A stream ticket rests on the one that
+/// minted it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CredentialId {
+    /// A login token's session.
+    Session(String),
+    /// An API key.
+    Key(String),
+}
+
+/// What an API key narrows its owner's rights to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyScope {
+    /// The key's public prefix, `mlxm_<id>` (what logs show).
+    pub prefix: String,
+    /// The actions it may take (`None`: whatever its owner's role allows).
+    pub actions: Option<Vec<String>>,
+    /// The gateway models (profile names) it may use (`None`: all).
+    pub models: Option<Vec<String>>,
+    /// Requests a minute on the gateway.
+    pub rpm: Option<u32>,
+    /// Requests at once on the gateway.
+    pub max_concurrent: Option<u32>,
+}
+
 /// An authenticated, approved caller. Only an [`crate::Authenticator`] makes one, so
 /// holding a `Principal` means the request is authenticated.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Principal {
     user_id: String,
     email: String,
     role: Role,
     via: CredentialKind,
     permissions: Arc<Permissions>,
+    credential: Option<CredentialId>,
+    key: Option<Arc<KeyScope>>,
+    authority: Option<Arc<dyn crate::Authenticator>>,
+}
+
+impl std::fmt::Debug for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Principal")
+            .field("user_id", &self.user_id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("via", &self.via)
+            .field("credential", &self.credential)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Principal {
@@ -270,7 +312,29 @@ impl Principal {
             role,
             via,
             permissions,
+            credential: None,
+            key: None,
+            authority: None,
         }
+    }
+
+    /// The same caller, resting on the stored credential `id`.
+    pub fn with_credential(mut self, id: CredentialId) -> Self {
+        self.credential = Some(id);
+        self
+    }
+
+    /// The same caller, narrowed by an API key's scope.
+    pub fn with_key_scope(mut self, scope: KeyScope) -> Self {
+        self.key = Some(Arc::new(scope));
+        self
+    }
+
+    /// The same caller, able to ask `authority` whether it still holds
+    /// (set by the SDK's security checkers).
+    pub(crate) fn with_authority(mut self, authority: Arc<dyn crate::Authenticator>) -> Self {
+        self.authority = Some(authority);
+        self
     }
 
     /// The user's id.
@@ -293,26 +357,87 @@ impl Principal {
         self.via
     }
 
-    /// Whether this principal may take `action`.
+    /// The stored credential the request rests on.
+    pub fn credential(&self) -> Option<&CredentialId> {
+        self.credential.as_ref()
+    }
+
+    /// The API key's scope, when the caller used a key (or a ticket a key minted).
+    pub fn key_scope(&self) -> Option<&KeyScope> {
+        self.key.as_deref()
+    }
+
+    /// Whether the caller may use the gateway model (profile) `name`.
+    pub fn allows_model(&self, name: &str) -> bool {
+        self.key_scope()
+            .and_then(|k| k.models.as_ref())
+            .is_none_or(|models| models.iter().any(|m| m == name))
+    }
+
+    /// Whether this principal may take `action`: its role allows it, and its
+    /// API key (if any) lists it.
     pub fn can(&self, action: Action) -> bool {
-        self.role >= self.permissions.least_role(action)
+        self.role >= self.permissions.least_role(action) && self.key_allows(action)
+    }
+
+    fn key_allows(&self, action: Action) -> bool {
+        self.key_scope()
+            .and_then(|k| k.actions.as_ref())
+            .is_none_or(|actions| actions.iter().any(|a| a == action.as_str()))
     }
 
     /// `Ok` when this principal may take `action`, else 403 `forbidden` whose
     /// detail names the role and the action ("Admin access required" where the
-    /// role is admin, the wording old clients match on).
+    /// role is admin, the wording old clients match on), or the key that does
+    /// not list it.
     pub fn require(&self, action: Action) -> Result<&Self, ApiError> {
-        if self.can(action) {
-            return Ok(self);
-        }
         let least = self.permissions.least_role(action);
-        tracing::info!(user = %self.user_id, %action, role = %self.role, "action refused");
-        let detail = if least == Role::Admin {
-            "Admin access required".to_owned()
-        } else {
-            format!("Requires the {least} role ({action})")
-        };
-        Err(ApiError::forbidden("forbidden", detail))
+        if self.role < least {
+            tracing::info!(user = %self.user_id, %action, role = %self.role, "action refused");
+            let detail = if least == Role::Admin {
+                "Admin access required".to_owned()
+            } else {
+                format!("Requires the {least} role ({action})")
+            };
+            return Err(ApiError::forbidden("forbidden", detail));
+        }
+        if !self.key_allows(action) {
+            let prefix = self
+                .key_scope()
+                .map(|k| k.prefix.as_str())
+                .unwrap_or_default();
+            tracing::info!(user = %self.user_id, %action, key = prefix, "action refused by the key's scope");
+            return Err(ApiError::forbidden(
+                "forbidden",
+                format!("This API key does not allow {action}"),
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Like [`Principal::require`], and the caller must have used a login token:
+    /// keys (and tickets) never manage keys, sessions, passwords or users
+    /// (403 `login_token_required`).
+    pub fn require_login(&self, action: Action) -> Result<&Self, ApiError> {
+        self.require(action)?;
+        if self.via != CredentialKind::Token {
+            return Err(ApiError::forbidden(
+                "login_token_required",
+                "This operation needs a login token: API keys cannot manage keys, sessions, passwords or users",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The caller as the store sees it now (role, status, the credential
+    /// itself), or `None` once the credential or account is revoked, disabled,
+    /// deleted or expired. Without an authenticator to ask: `None`.
+    pub async fn refreshed(&self) -> Option<Principal> {
+        let authority = self.authority.clone()?;
+        authority
+            .revalidate(self)
+            .await
+            .map(|p| p.with_authority(authority))
     }
 }
 
@@ -421,6 +546,39 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_key_narrows_its_owners_role_and_never_passes_a_login_only_check() {
+        let p = table(&[]).expect("table");
+        let scope = KeyScope {
+            prefix: "mlxm_0123456789abcdef".into(),
+            actions: Some(vec!["things.read".into(), "users.manage".into()]),
+            models: Some(vec!["qwen".into()]),
+            ..KeyScope::default()
+        };
+        let key = Principal::new(
+            "u1".into(),
+            "a@x.com".into(),
+            Role::User,
+            CredentialKind::ApiKey,
+            Arc::new(p.clone()),
+        )
+        .with_key_scope(scope);
+        assert!(key.can(READ));
+        let refused = key.require(CONTROL).err().map(|e| e.body().clone());
+        assert_eq!(
+            refused.map(|b| b.detail).as_deref(),
+            Some("This API key does not allow things.control")
+        );
+        // Listing an action does not lift the owner's role.
+        assert!(!key.can(MANAGE));
+        assert!(key.allows_model("qwen") && !key.allows_model("llama"));
+        let login = key.require_login(READ).err().map(|e| e.body().code.clone());
+        assert_eq!(login.as_deref(), Some("login_token_required"));
+        let token = principal(Role::User, p);
+        assert!(token.require_login(READ).is_ok());
+        assert!(token.allows_model("anything"), "no key: every model");
     }
 
     #[test]

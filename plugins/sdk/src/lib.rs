@@ -14,7 +14,8 @@
 //!   credential into a `Principal`. With none installed every protected call is 401.
 //! - [`Auth`] and [`StreamAuth`]: the security-scheme parameters that protected
 //!   handlers take. They document an OAuth2 password flow (token URL
-//!   `/api/auth/login`) and a plain bearer scheme in the OpenAPI document.
+//!   `/api/auth/login`), a plain bearer scheme, an `X-API-Key` scheme and (for
+//!   streams) a `?ticket=` scheme in the OpenAPI document.
 //! - [`ApiError`]: the one error response, `{"detail", "code"}`.
 
 mod access;
@@ -26,14 +27,15 @@ mod security;
 pub mod store;
 
 pub use access::{
-    Action, ActionDecl, CredentialKind, Permissions, PermissionsError, Principal, Role,
+    Action, ActionDecl, CredentialId, CredentialKind, KeyScope, Permissions, PermissionsError,
+    Principal, Role,
 };
 pub use error::{ApiError, ErrorBody};
 pub use events::{Actor, ActorVia, Event, EventAction, EventBus, Outcome, Target};
 pub use payload::JsonBody;
 pub use plugin::{Migration, Plugin, PluginContext, PluginError, RequestRecord};
 pub use security::{
-    Auth, Authenticator, AuthenticatorHandle, BearerToken, ClientAddress, Credential,
-    OAuth2Password, PrincipalSlot, Scopes, StreamAuth, StreamTicket, TOKEN_URL,
+    ApiKeyHeader, Auth, Authenticator, AuthenticatorHandle, BearerToken, ClientAddress, Credential,
+    OAuth2Password, PrincipalSlot, REVALIDATE_EVERY, Scopes, StreamAuth, StreamTicket, TOKEN_URL,
 };
 pub use store::Db;

@@ -1,15 +1,17 @@
 //! The `Authenticator` seam and the security-scheme parameters protected handlers take.
 //!
 //! A handler that takes [`Auth`] (or [`StreamAuth`] for event streams) only runs for a
-//! request whose credential the installed [`Authenticator`] accepted. The checkers
-//! fail closed: no authenticator in the request's data means 401.
+//! request whose credential (a login token or an API key, or for streams a
+//! ticket) the installed [`Authenticator`] accepted. The checkers fail closed: no
+//! authenticator in the request's data means 401.
 
 use std::sync::{Arc, Mutex};
 
-use poem::Request;
+use poem::{Request, RequestBody};
 use poem_openapi::{
-    OAuthScopes, SecurityScheme,
+    ApiExtractor, ApiExtractorType, ExtractParamOptions, OAuthScopes, SecurityScheme,
     auth::{ApiKey, Bearer},
+    registry::Registry,
 };
 
 use crate::{Action, ApiError, Principal};
@@ -20,18 +22,37 @@ pub const TOKEN_URL: &str = "/api/auth/login";
 /// A credential presented by a request.
 #[derive(Debug, Clone, Copy)]
 pub enum Credential<'a> {
-    /// An `Authorization: Bearer <token>` access token.
+    /// `Authorization: Bearer <value>`: a login token, or an API key
+    /// (`mlxm_...`, what OpenAI SDKs send).
     Bearer(&'a str),
-    /// A single-use stream ticket from `?ticket=`, for `EventSource` clients.
-    StreamTicket(&'a str),
+    /// An `X-API-Key: <key>` header.
+    ApiKey(&'a str),
+    /// A single-use stream ticket from `?ticket=`, for `EventSource` clients,
+    /// presented on `path` (a ticket is valid on the path it was minted for).
+    StreamTicket {
+        /// The ticket.
+        ticket: &'a str,
+        /// The request's path.
+        path: &'a str,
+    },
 }
 
 /// Turns a credential into a [`Principal`] for an approved user, or an error
 /// (401 for who-are-you failures). Provided by the authentication plugin.
 #[async_trait::async_trait]
 pub trait Authenticator: Send + Sync + 'static {
-    /// Authenticate `credential`. A stream ticket is consumed by this call.
-    async fn authenticate(&self, credential: Credential<'_>) -> Result<Principal, ApiError>;
+    /// Authenticate `credential`, presented from the client address `from`. A
+    /// stream ticket is consumed by this call.
+    async fn authenticate(
+        &self,
+        credential: Credential<'_>,
+        from: Option<std::net::IpAddr>,
+    ) -> Result<Principal, ApiError>;
+
+    /// The caller `principal` as the store sees it now, or `None` once its
+    /// credential or account was revoked, disabled, deleted or has expired.
+    /// Open event streams ask this every few seconds.
+    async fn revalidate(&self, principal: &Principal) -> Option<Principal>;
 }
 
 /// Where the security checker leaves the authenticated caller for the request
@@ -90,7 +111,8 @@ pub enum Scopes {
 )]
 pub struct OAuth2Password(pub Principal);
 
-/// A plain `Authorization: Bearer <access token>` header (the token from `login`).
+/// A plain `Authorization: Bearer <value>` header: the token from `login`, or an
+/// API key (`mlxm_...`), as OpenAI SDKs send it.
 #[derive(SecurityScheme)]
 #[oai(
     rename = "BearerJWT",
@@ -100,8 +122,21 @@ pub struct OAuth2Password(pub Principal);
 )]
 pub struct BearerToken(pub Principal);
 
-/// A single-use stream ticket in `?ticket=`, minted by `POST /api/auth/stream-ticket`,
-/// for clients (such as a browser's `EventSource`) that cannot send headers.
+/// An API key (`mlxm_<id>_<secret>`, from `POST /api/auth/keys`) in the
+/// `X-API-Key` header. It may also be sent as `Authorization: Bearer <key>`.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "ApiKey",
+    ty = "api_key",
+    key_in = "header",
+    key_name = "X-API-Key",
+    checker = "check_api_key"
+)]
+pub struct ApiKeyHeader(pub Principal);
+
+/// A single-use stream ticket in `?ticket=`, minted by `POST /api/auth/stream-ticket`
+/// for one stream path, for clients (such as a browser's `EventSource`) that
+/// cannot send headers.
 #[derive(SecurityScheme)]
 #[oai(
     rename = "StreamTicket",
@@ -112,55 +147,182 @@ pub struct BearerToken(pub Principal);
 )]
 pub struct StreamTicket(pub Principal);
 
-/// The security parameter of every protected operation: an access token, from the
-/// OAuth2 password flow or as a plain bearer header.
-#[derive(SecurityScheme)]
-pub enum Auth {
-    /// Token obtained through the OAuth2 password flow.
-    OAuth2(OAuth2Password),
-    /// Token sent as a plain bearer header.
-    Bearer(BearerToken),
-}
+/// The security parameter of every protected operation: a login token (OAuth2
+/// password flow, or a plain bearer header) or an API key (bearer or
+/// `X-API-Key`). When both headers are sent, `Authorization` is the one used.
+pub struct Auth(Principal);
 
-/// The security parameter of event streams: a bearer token, or a stream ticket.
-#[derive(SecurityScheme)]
-pub enum StreamAuth {
-    /// Token obtained through the OAuth2 password flow.
-    OAuth2(OAuth2Password),
-    /// Token sent as a plain bearer header.
-    Bearer(BearerToken),
-    /// A single-use stream ticket.
-    Ticket(StreamTicket),
-}
+/// The security parameter of event streams: what [`Auth`] takes, or a stream
+/// ticket minted for the stream's path.
+pub struct StreamAuth(Principal);
+
+/// How often an open event stream checks that its caller still holds.
+pub const REVALIDATE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Auth {
     /// The authenticated caller.
     pub fn principal(&self) -> &Principal {
-        match self {
-            Auth::OAuth2(OAuth2Password(p)) | Auth::Bearer(BearerToken(p)) => p,
-        }
+        &self.0
     }
 
     /// The caller, when allowed to take `action`; else 403.
     pub fn require(&self, action: Action) -> Result<&Principal, ApiError> {
-        self.principal().require(action)
+        self.0.require(action)
+    }
+
+    /// The caller, when allowed to take `action` with a login token; else 403
+    /// (`login_token_required` for API keys).
+    pub fn require_login(&self, action: Action) -> Result<&Principal, ApiError> {
+        self.0.require_login(action)
     }
 }
 
 impl StreamAuth {
     /// The authenticated caller.
     pub fn principal(&self) -> &Principal {
-        match self {
-            StreamAuth::OAuth2(OAuth2Password(p))
-            | StreamAuth::Bearer(BearerToken(p))
-            | StreamAuth::Ticket(StreamTicket(p)) => p,
-        }
+        &self.0
     }
 
     /// The caller, when allowed to take `action`; else 403.
     pub fn require(&self, action: Action) -> Result<&Principal, ApiError> {
-        self.principal().require(action)
+        self.0.require(action)
     }
+
+    /// `stream`, ended once the caller may no longer take `action`: their
+    /// session, key or account revoked, disabled, deleted, expired or demoted
+    /// (checked every [`REVALIDATE_EVERY`]).
+    pub fn guard<S>(
+        &self,
+        action: Action,
+        stream: S,
+    ) -> futures_util::stream::BoxStream<'static, S::Item>
+    where
+        S: futures_util::Stream + Send + 'static,
+    {
+        use futures_util::StreamExt;
+        let principal = self.0.clone();
+        let revoked = async move {
+            let mut tick = tokio::time::interval(REVALIDATE_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match principal.refreshed().await {
+                    Some(now) if now.can(action) => {}
+                    _ => {
+                        tracing::info!(user = %principal.user_id(), %action, "ending an event stream: its caller's credential no longer holds");
+                        return;
+                    }
+                }
+            }
+        };
+        stream.take_until(revoked).boxed()
+    }
+}
+
+/// Register the schemes an operation accepts, for the document.
+fn register_schemes(registry: &mut Registry, ticket: bool) {
+    <OAuth2Password as ApiExtractor>::register(registry);
+    <BearerToken as ApiExtractor>::register(registry);
+    <ApiKeyHeader as ApiExtractor>::register(registry);
+    if ticket {
+        <StreamTicket as ApiExtractor>::register(registry);
+    }
+}
+
+fn scheme_names(ticket: bool) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    names.extend(<OAuth2Password as ApiExtractor>::security_schemes());
+    names.extend(<BearerToken as ApiExtractor>::security_schemes());
+    names.extend(<ApiKeyHeader as ApiExtractor>::security_schemes());
+    if ticket {
+        names.extend(<StreamTicket as ApiExtractor>::security_schemes());
+    }
+    names
+}
+
+impl<'a> ApiExtractor<'a> for Auth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_schemes(registry, false);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        scheme_names(false)
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        authenticate_request(req, false).await.map(Auth)
+    }
+}
+
+impl<'a> ApiExtractor<'a> for StreamAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_schemes(registry, true);
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        scheme_names(true)
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        authenticate_request(req, true).await.map(StreamAuth)
+    }
+}
+
+fn not_authenticated() -> poem::Error {
+    ApiError::unauthorized("not_authenticated", "Not authenticated").into()
+}
+
+/// Find the request's one credential (Authorization, then X-API-Key, then, for
+/// streams, `?ticket=`) and authenticate it.
+async fn authenticate_request(req: &Request, ticket: bool) -> poem::Result<Principal> {
+    let headers = req.headers();
+    if let Some(value) = headers.get(poem::http::header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| not_authenticated())?;
+        let (scheme, token) = value.split_once(' ').ok_or_else(not_authenticated)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(not_authenticated());
+        }
+        return authenticate(req, Credential::Bearer(token.trim())).await;
+    }
+    if let Some(value) = headers.get("x-api-key") {
+        let value = value.to_str().map_err(|_| not_authenticated())?;
+        return authenticate(req, Credential::ApiKey(value.trim())).await;
+    }
+    if ticket {
+        #[derive(serde::Deserialize)]
+        struct TicketQuery {
+            ticket: Option<String>,
+        }
+        let found = req.params::<TicketQuery>().ok().and_then(|q| q.ticket);
+        if let Some(value) = found {
+            let path = req.uri().path();
+            return authenticate(
+                req,
+                Credential::StreamTicket {
+                    ticket: &value,
+                    path,
+                },
+            )
+            .await;
+        }
+    }
+    Err(not_authenticated())
 }
 
 async fn authenticate(req: &Request, credential: Credential<'_>) -> poem::Result<Principal> {
@@ -171,7 +333,11 @@ async fn authenticate(req: &Request, credential: Credential<'_>) -> poem::Result
         )
         .into());
     };
-    let principal = authenticator.authenticate(credential).await?;
+    let from = req.data::<ClientAddress>().map(|c| c.0);
+    let principal = authenticator
+        .authenticate(credential, from)
+        .await?
+        .with_authority(authenticator.clone());
     if let Some(slot) = req.data::<PrincipalSlot>() {
         slot.set(&principal);
     }
@@ -182,6 +348,18 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> 
     authenticate(req, Credential::Bearer(&bearer.token)).await
 }
 
+async fn check_api_key(req: &Request, key: ApiKey) -> poem::Result<Principal> {
+    authenticate(req, Credential::ApiKey(&key.key)).await
+}
+
 async fn check_ticket(req: &Request, key: ApiKey) -> poem::Result<Principal> {
-    authenticate(req, Credential::StreamTicket(&key.key)).await
+    let path = req.uri().path();
+    authenticate(
+        req,
+        Credential::StreamTicket {
+            ticket: &key.key,
+            path,
+        },
+    )
+    .await
 }

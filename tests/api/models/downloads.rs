@@ -222,18 +222,9 @@ async fn the_event_stream_reports_progress_until_the_task_ends() {
     .await;
 
     // A browser's EventSource authenticates with a single-use ticket.
-    let resp = app
-        .send_as(
-            &token,
-            reqwest::Method::POST,
-            "/api/auth/stream-ticket",
-            None,
-        )
+    let ticket = app
+        .ticket(&token, &format!("/api/models/downloads/{task_id}/events"))
         .await;
-    let ticket = json(resp).await["ticket"]
-        .as_str()
-        .expect("ticket")
-        .to_owned();
     let resp = app
         .client
         .get(app.url(&format!(
