@@ -13,7 +13,7 @@ ids to other accounts already; in the "self" run a negative case keeps its
 generated id, and schemathesis reuses ids seen in responses (`approved_by`
 names the admin).
 
-The "self" run (logout, changeMyPassword, and updateUser, deleteUser and
+The "self" run (logout, logoutAll, revokeSession, changeMyPassword, and updateUser, deleteUser and
 resetUserPassword aimed at the caller): every test case gets a throw-away admin
 of its own, registered, approved and promoted by the main admin, then logged
 in. Whatever the case does to its caller (logs it out, changes or resets its

@@ -27,13 +27,14 @@
 #
 # Operations that revoke their caller's credentials would turn the rest of a run
 # into 401s, so there are two runs:
-#   1. "main": every operation except logout and changeMyPassword, with
+#   1. "main": every operation except logout, logoutAll, revokeSession (the
+#      admin's own session id is in listSessions' answers) and changeMyPassword, with
 #      `Authorization: Bearer <admin token>`. updateUser and resetUserPassword
 #      work on the pending account, deleteUser on its own account (main.toml),
 #      so no case can reset, disable, demote or delete the admin; hooks.py also
 #      drops any case of the three whose id is the admin's.
-#   2. "self": logout, changeMyPassword, updateUser, deleteUser and
-#      resetUserPassword, where each test case gets a throw-away admin of its
+#   2. "self": logout, logoutAll, revokeSession, changeMyPassword, updateUser,
+#      deleteUser and resetUserPassword, where each test case gets a throw-away admin of its
 #      own (hooks.py: registered, approved and promoted by the main admin, then
 #      logged in), and a positive case of the three user operations is aimed at
 #      that caller itself. One account per case rather than one second admin,
@@ -258,7 +259,9 @@ done
 # answers 200 `{"installed": false}` after a removal by contract (it reports a
 # state; it is not a resource that can be gone), which use_after_free reads as
 # a deleted resource still served.
-run_schemathesis main "${as_admin[@]}" --exclude-operation-id logout --exclude-operation-id changeMyPassword --exclude-operation-id uninstallService "${not_streams[@]}"
+run_schemathesis main "${as_admin[@]}" --exclude-operation-id logout --exclude-operation-id logoutAll \
+  --exclude-operation-id revokeSession --exclude-operation-id changeMyPassword \
+  --exclude-operation-id uninstallService "${not_streams[@]}"
 # Event streams: poem-openapi describes one as `type: array, format:
 # event-stream` of the event schema (OpenAPI 3.0 has no better way to say it),
 # and schemathesis 4 checks each event against that array schema as OpenAPI 3.2
@@ -267,7 +270,7 @@ run_schemathesis main "${as_admin[@]}" --exclude-operation-id logout --exclude-o
 run_checks="${checks//response_schema_conformance,/}" \
   run_schemathesis streams "${as_admin[@]}" "${only_streams[@]}"
 self_ops=()
-for op in logout changeMyPassword updateUser deleteUser resetUserPassword uninstallService; do
+for op in logout logoutAll revokeSession changeMyPassword updateUser deleteUser resetUserPassword uninstallService; do
   self_ops+=(--include-operation-id "$op")
 done
 run_schemathesis self "${self_ops[@]}"

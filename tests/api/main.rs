@@ -6,6 +6,7 @@
 
 mod audit;
 mod auth;
+mod bench_credentials;
 mod bench_plugins;
 mod cli;
 mod crash;

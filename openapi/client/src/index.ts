@@ -7,8 +7,14 @@
  *   and, when a request that carried the stored token gets 401 (expired,
  *   revoked, or the account was disabled), clears the store and calls
  *   `onUnauthorized`.
+ * - `createApiClient({ baseUrl, apiKey })` authenticates every request with an
+ *   API key (`Authorization: Bearer mlxm_...`) instead: for scripts. A 401
+ *   (the key was revoked or expired, its owner disabled) calls `onUnauthorized`.
  * - `api.login(email, password)` posts the OAuth2 password grant as a form
  *   (`grant_type=password&username=...&password=...`) and stores the token.
+ * - `streamUrl(client, path, query)` mints a single-use stream ticket for `path`
+ *   and returns the URL with `?ticket=` for a browser's `EventSource`, which
+ *   cannot send headers. The ticket is valid on that path only.
  * - `serverLogEvents(client, profileId)` and `downloadEvents(client, taskId)`:
  *   the two `text/event-stream` operations as async iterators of typed events
  *   that throw `ApiRequestError` when the stream is refused. (The generated
@@ -26,6 +32,7 @@
 
 import { type Client, createClient, createConfig } from './generated/client/index.js';
 import {
+  createStreamTicket,
   login as loginOperation,
   logout as logoutOperation,
   streamDownloadEvents,
@@ -64,6 +71,12 @@ export interface ApiClientOptions {
   baseUrl: string;
   /** Defaults to a new `memoryTokenStore()`. */
   tokenStore?: TokenStore;
+  /**
+   * An API key (`mlxm_<id>_<secret>`, from `createApiKey`): sent as
+   * `Authorization: Bearer <key>` on every request instead of a stored token.
+   * Such a client cannot `login` (keys never manage keys, sessions or passwords).
+   */
+  apiKey?: string;
   /** Called after a 401 to a request that carried the stored token; the store is already cleared. */
   onUnauthorized?: (response: Response) => void;
   /** The hey-api client to configure; defaults to a new one. Pass `defaultClient` to make bare SDK calls (`getMe()`) use it. */
@@ -104,20 +117,21 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const client = options.client ?? createClient(createConfig());
   client.setConfig({ baseUrl: options.baseUrl, ...(options.fetch ? { fetch: options.fetch } : {}) });
 
+  const apiKey = options.apiKey;
   client.interceptors.request.use((request) => {
-    const token = tokens.get();
-    if (token && !request.headers.has('Authorization')) {
-      request.headers.set('Authorization', `Bearer ${token}`);
+    const credential = apiKey ?? tokens.get();
+    if (credential && !request.headers.has('Authorization')) {
+      request.headers.set('Authorization', `Bearer ${credential}`);
     }
     return request;
   });
 
   client.interceptors.response.use((response, request) => {
-    const token = tokens.get();
-    // Only a 401 to a request that carried the stored token means the session is
-    // over; a 401 from a wrong password at login does not.
-    if (response.status === 401 && token && request.headers.get('Authorization') === `Bearer ${token}`) {
-      tokens.clear();
+    const credential = apiKey ?? tokens.get();
+    // Only a 401 to a request that carried our credential means it is no longer
+    // valid; a 401 from a wrong password at login does not.
+    if (response.status === 401 && credential && request.headers.get('Authorization') === `Bearer ${credential}`) {
+      if (!apiKey) tokens.clear();
       options.onUnauthorized?.(response);
     }
     return response;
@@ -127,6 +141,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     client,
     tokens,
     async login(email, password) {
+      if (apiKey) throw new Error('This client authenticates with an API key; create one without `apiKey` to log in.');
       const { data, error, response } = await loginOperation({
         client,
         body: { grant_type: 'password', username: email, password },
@@ -195,4 +210,19 @@ export function serverLogEvents(client: Client, profileId: string, lines?: numbe
  */
 export function downloadEvents(client: Client, taskId: string): AsyncGenerator<DownloadTask> {
   return events<DownloadTask>(client, (sse) => streamDownloadEvents({ client, path: { task_id: taskId }, ...sse }));
+}
+
+/**
+ * A URL for a browser's `EventSource` (which cannot send headers): mints a
+ * single-use stream ticket for `path` (`POST /api/auth/stream-ticket`) and
+ * returns `baseUrl + path + ?ticket=...` with `query` added. The ticket works
+ * once, within a minute, on that path only, and dies with the login or key
+ * that minted it. Throws `ApiRequestError` when minting is refused.
+ */
+export async function streamUrl(client: Client, path: string, query: Record<string, string | number> = {}): Promise<string> {
+  const { data, error, response } = await createStreamTicket({ client, body: { path } });
+  if (!data) throw new ApiRequestError(response?.status ?? 0, error as ApiError | undefined);
+  const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
+  params.set('ticket', data.ticket);
+  return `${client.getConfig().baseUrl ?? ''}${path}?${params.toString()}`;
 }

@@ -7,7 +7,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import * as sdk from '../src/index.js';
-import { ApiRequestError, createApiClient, getMe, listUsers, logout, register, updateUser } from '../src/index.js';
+import {
+  ApiRequestError,
+  createApiClient,
+  createApiKey,
+  getMe,
+  listApiKeys,
+  listUsers,
+  logout,
+  register,
+  revokeApiKey,
+  streamUrl,
+  updateUser,
+} from '../src/index.js';
 import { type RunningServer, cleanupBinary, openapiDocument, startServer } from './server.js';
 
 const PASSWORD = 'correct horse battery';
@@ -147,6 +159,59 @@ describe('TypeScript client against a live server', () => {
       },
       (err: unknown) => err instanceof ApiRequestError && err.status === 404 && err.code === 'task_not_found',
     );
+  });
+
+  test('streamUrl mints a ticket that opens its stream once, without headers, and only on its path', async (t) => {
+    if (!profileId) {
+      t.skip('no profile was created');
+      return;
+    }
+    const path = `/api/servers/${profileId}/logs`;
+    const url = await streamUrl(admin.client, path, { lines: 5 });
+    assert.ok(url.startsWith(`${server.baseUrl}${path}?`));
+    const opened = await fetch(url);
+    assert.equal(opened.status, 200);
+    assert.match(opened.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.match(await opened.text(), /stopped/);
+    const again = await fetch(url);
+    assert.equal(again.status, 401, 'a ticket works once');
+
+    const elsewhere = new URL(await streamUrl(admin.client, '/api/servers/another/logs'));
+    const refused = await fetch(`${server.baseUrl}${path}${elsewhere.search}`);
+    assert.equal(refused.status, 401);
+    assert.equal(((await refused.json()) as sdk.ApiError).code, 'invalid_ticket');
+  });
+
+  test('an API key client calls the API with the key, cannot manage keys, and hears of its revocation', async () => {
+    const created = await createApiKey({ client: admin.client, body: { name: 'ts-client script' } });
+    assert.equal(created.response.status, 201, JSON.stringify(created.error));
+    const key = created.data!.key;
+    assert.match(key, /^mlxm_[0-9a-f]{16}_[A-Za-z0-9]{40}$/);
+    assert.equal(created.data!.prefix, `mlxm_${created.data!.id}`);
+
+    const lost: Response[] = [];
+    const script = createApiClient({ baseUrl: server.baseUrl, apiKey: key, onUnauthorized: (r) => lost.push(r) });
+    const me = await getMe({ client: script.client });
+    assert.equal(me.response.status, 200);
+    assert.equal(me.data?.email, ADMIN);
+    await assert.rejects(script.login(ADMIN, PASSWORD), /API key/);
+
+    const nested = await createApiKey({ client: script.client, body: { name: 'from a key' } });
+    assert.equal(nested.response.status, 403);
+    assert.equal((nested.error as sdk.ApiError | undefined)?.code, 'login_token_required');
+
+    const listed = await listApiKeys({ client: admin.client });
+    assert.deepEqual(
+      listed.data?.map((k) => k.name),
+      ['ts-client script'],
+    );
+    const revoked = await revokeApiKey({ client: admin.client, path: { id: created.data!.id } });
+    assert.equal(revoked.response.status, 204);
+    const after = await getMe({ client: script.client });
+    assert.equal(after.response.status, 401);
+    assert.equal((after.error as sdk.ApiError | undefined)?.code, 'invalid_api_key');
+    assert.equal(lost.length, 1);
+    assert.equal(adminUnauthorized.length, 0);
   });
 
   let pendingId: string;

@@ -2,7 +2,8 @@
  * Swagger UI in a real browser (Debian's Chromium, driven by playwright-core):
  * Authorize with the OAuth2 password flow, then "Try it out" on `GET
  * /api/auth/me` and on `GET /api/system/memory`, as a person would. The token
- * Swagger UI obtained is then accepted by every protected GET the document lists.
+ * Swagger UI obtained is then accepted by every protected GET the document lists,
+ * and an API key entered in the Authorize dialog's `ApiKey` field works too.
  *
  * Chromium comes from `scripts/install-chromium.sh` (`CHROMIUM_PATH` overrides
  * /usr/bin/chromium). The screenshot is kept in test-artifacts/swagger-me.png.
@@ -145,5 +146,37 @@ describe('Swagger UI in Chromium', () => {
       checked.push(path);
     }
     assert.ok(checked.includes('/api/auth/me') && checked.includes('/api/system/memory'), checked.join(', '));
+  });
+
+  test('an API key entered in the Authorize dialog is sent as X-API-Key and accepted', async () => {
+    assert.ok(accessToken, 'the token from the first test');
+    const res = await fetch(`${server.baseUrl}/api/auth/keys`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${accessToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'swagger ui' }),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 201, text);
+    const { key } = JSON.parse(text) as { key: string };
+
+    const page = await context.newPage(); // a fresh Swagger UI, not authorized
+    await page.goto(`${server.baseUrl}/docs`);
+    await page.locator('.auth-wrapper .btn.authorize').click();
+    const dialog = page.locator('.modal-ux');
+    const apiKey = dialog.locator('.auth-container').filter({ hasText: 'X-API-Key' });
+    await apiKey.locator('input').first().fill(key);
+    await apiKey.getByRole('button', { name: 'Apply credentials' }).click();
+    await apiKey.getByRole('button', { name: 'Remove authorization' }).waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).first().click();
+    await dialog.waitFor({ state: 'detached' });
+
+    const meRequest = page.waitForRequest((r) => r.url().endsWith('/api/auth/me'));
+    const { status, body } = await tryItOut(page, 'Auth', 'getMe');
+    const sent = (await meRequest).headers();
+    assert.equal(sent['x-api-key'], key);
+    assert.equal(sent.authorization, undefined, 'the key alone authenticates');
+    assert.equal(status, '200');
+    assert.equal((JSON.parse(body) as { email: string }).email, EMAIL);
+    await page.close();
   });
 });

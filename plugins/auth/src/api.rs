@@ -153,20 +153,27 @@ pub struct ApiKeyInfo {
     /// `mlxm_<id>`.
     pub prefix: String,
     /// The actions it may take; `null`: whatever its owner's role allows.
+    #[oai(nullable)]
     pub actions: Option<Vec<String>>,
     /// The gateway models (profile names) it may use; `null`: all.
+    #[oai(nullable)]
     pub models: Option<Vec<String>>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
-    /// When it stops working; `null`: never.
+    /// When it stops working; absent: never.
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<DateTime<Utc>>,
     /// Its last use, to within a minute.
+    #[oai(skip_serializing_if_is_none)]
     pub last_used_at: Option<DateTime<Utc>>,
     /// The client address of its last use.
+    #[oai(skip_serializing_if_is_none)]
     pub last_used_address: Option<String>,
     /// Gateway requests a minute (counted by each manager).
+    #[oai(skip_serializing_if_is_none)]
     pub rpm: Option<u32>,
     /// Gateway requests at once (counted by each manager).
+    #[oai(skip_serializing_if_is_none)]
     pub max_concurrent: Option<u32>,
 }
 

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { CancelDownloadData, CancelDownloadErrors, CancelDownloadResponses, ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, ClearThrottleLocksData, ClearThrottleLocksErrors, ClearThrottleLocksResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteLocalModelData, DeleteLocalModelErrors, DeleteLocalModelResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, ExportAuditEventsData, ExportAuditEventsErrors, ExportAuditEventsResponses, GetDownloadData, GetDownloadErrors, GetDownloadResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelConfigData, GetModelConfigErrors, GetModelConfigResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetServiceStatusData, GetServiceStatusErrors, GetServiceStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, InstallServiceData, InstallServiceErrors, InstallServiceResponses, ListActiveDownloadsData, ListActiveDownloadsErrors, ListActiveDownloadsResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListLocalModelsData, ListLocalModelsErrors, ListLocalModelsResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListThrottleLocksData, ListThrottleLocksErrors, ListThrottleLocksResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, SearchModelsData, SearchModelsErrors, SearchModelsResponses, StartModelDownloadData, StartModelDownloadErrors, StartModelDownloadResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamAuditEventsData, StreamAuditEventsErrors, StreamAuditEventsResponses, StreamDownloadEventsData, StreamDownloadEventsErrors, StreamDownloadEventsResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UninstallServiceData, UninstallServiceErrors, UninstallServiceResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
+import type { CancelDownloadData, CancelDownloadErrors, CancelDownloadResponses, ChangeMyPasswordData, ChangeMyPasswordErrors, ChangeMyPasswordResponses, ClearThrottleLocksData, ClearThrottleLocksErrors, ClearThrottleLocksResponses, CountPendingUsersData, CountPendingUsersErrors, CountPendingUsersResponses, CreateApiKeyData, CreateApiKeyErrors, CreateApiKeyResponses, CreateProfileData, CreateProfileErrors, CreateProfileResponses, CreateStreamTicketData, CreateStreamTicketErrors, CreateStreamTicketResponses, DeleteLocalModelData, DeleteLocalModelErrors, DeleteLocalModelResponses, DeleteProfileData, DeleteProfileErrors, DeleteProfileResponses, DeleteUserData, DeleteUserErrors, DeleteUserResponses, DuplicateProfileData, DuplicateProfileErrors, DuplicateProfileResponses, ExportAuditEventsData, ExportAuditEventsErrors, ExportAuditEventsResponses, GetDownloadData, GetDownloadErrors, GetDownloadResponses, GetHealthData, GetHealthResponses, GetMeData, GetMeErrors, GetMeResponses, GetModelConfigData, GetModelConfigErrors, GetModelConfigResponses, GetNextPortData, GetNextPortErrors, GetNextPortResponses, GetProfileData, GetProfileErrors, GetProfileResponses, GetReadyData, GetReadyErrors, GetReadyResponses, GetServerHealthData, GetServerHealthErrors, GetServerHealthResponses, GetServerStatusData, GetServerStatusErrors, GetServerStatusResponses, GetServiceStatusData, GetServiceStatusErrors, GetServiceStatusResponses, GetSystemInfoData, GetSystemInfoErrors, GetSystemInfoResponses, GetSystemMemoryData, GetSystemMemoryErrors, GetSystemMemoryResponses, InstallServiceData, InstallServiceErrors, InstallServiceResponses, ListActiveDownloadsData, ListActiveDownloadsErrors, ListActiveDownloadsResponses, ListApiKeysData, ListApiKeysErrors, ListApiKeysResponses, ListAuditEventsData, ListAuditEventsErrors, ListAuditEventsResponses, ListLocalModelsData, ListLocalModelsErrors, ListLocalModelsResponses, ListProfilesData, ListProfilesErrors, ListProfilesResponses, ListServersData, ListServersErrors, ListServersResponses, ListSessionsData, ListSessionsErrors, ListSessionsResponses, ListThrottleLocksData, ListThrottleLocksErrors, ListThrottleLocksResponses, ListUserApiKeysData, ListUserApiKeysErrors, ListUserApiKeysResponses, ListUsersData, ListUsersErrors, ListUsersResponses, LoginData, LoginErrors, LoginResponses, LogoutAllData, LogoutAllErrors, LogoutAllResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterData, RegisterErrors, RegisterResponses, ResetUserPasswordData, ResetUserPasswordErrors, ResetUserPasswordResponses, RestartServerData, RestartServerErrors, RestartServerResponses, RevokeApiKeyData, RevokeApiKeyErrors, RevokeApiKeyResponses, RevokeSessionData, RevokeSessionErrors, RevokeSessionResponses, SearchModelsData, SearchModelsErrors, SearchModelsResponses, StartModelDownloadData, StartModelDownloadErrors, StartModelDownloadResponses, StartServerData, StartServerErrors, StartServerResponses, StopServerData, StopServerErrors, StopServerResponses, StreamAuditEventsData, StreamAuditEventsErrors, StreamAuditEventsResponses, StreamDownloadEventsData, StreamDownloadEventsErrors, StreamDownloadEventsResponses, StreamServerLogsData, StreamServerLogsErrors, StreamServerLogsResponses, UninstallServiceData, UninstallServiceErrors, UninstallServiceResponses, UpdateProfileData, UpdateProfileErrors, UpdateProfileResponses, UpdateUserData, UpdateUserErrors, UpdateUserResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean> = Options2<TData, ThrowOnError> & {
     /**
@@ -40,7 +40,11 @@ export const getReady = <ThrowOnError extends boolean = false>(options?: Options
  * Least role by default: `viewer`.
  */
 export const listProfiles = <ThrowOnError extends boolean = false>(options?: Options<ListProfilesData, ThrowOnError>) => (options?.client ?? client).get<ListProfilesResponses, ListProfilesErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/profiles',
     ...options
 });
@@ -56,7 +60,11 @@ export const listProfiles = <ThrowOnError extends boolean = false>(options?: Opt
  * Least role by default: `user`.
  */
 export const createProfile = <ThrowOnError extends boolean = false>(options: Options<CreateProfileData, ThrowOnError>) => (options.client ?? client).post<CreateProfileResponses, CreateProfileErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/profiles',
     ...options,
     headers: {
@@ -74,7 +82,11 @@ export const createProfile = <ThrowOnError extends boolean = false>(options: Opt
  * Least role by default: `viewer`.
  */
 export const getNextPort = <ThrowOnError extends boolean = false>(options?: Options<GetNextPortData, ThrowOnError>) => (options?.client ?? client).get<GetNextPortResponses, GetNextPortErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/profiles/next-port',
     ...options
 });
@@ -89,7 +101,11 @@ export const getNextPort = <ThrowOnError extends boolean = false>(options?: Opti
  * Least role by default: `user`.
  */
 export const deleteProfile = <ThrowOnError extends boolean = false>(options: Options<DeleteProfileData, ThrowOnError>) => (options.client ?? client).delete<DeleteProfileResponses, DeleteProfileErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/profiles/{id}',
     ...options
 });
@@ -102,7 +118,11 @@ export const deleteProfile = <ThrowOnError extends boolean = false>(options: Opt
  * Least role by default: `viewer`.
  */
 export const getProfile = <ThrowOnError extends boolean = false>(options: Options<GetProfileData, ThrowOnError>) => (options.client ?? client).get<GetProfileResponses, GetProfileErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/profiles/{id}',
     ...options
 });
@@ -118,7 +138,11 @@ export const getProfile = <ThrowOnError extends boolean = false>(options: Option
  * Least role by default: `user`.
  */
 export const updateProfile = <ThrowOnError extends boolean = false>(options: Options<UpdateProfileData, ThrowOnError>) => (options.client ?? client).put<UpdateProfileResponses, UpdateProfileErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/profiles/{id}',
     ...options,
     headers: {
@@ -136,7 +160,11 @@ export const updateProfile = <ThrowOnError extends boolean = false>(options: Opt
  * Least role by default: `user`.
  */
 export const duplicateProfile = <ThrowOnError extends boolean = false>(options: Options<DuplicateProfileData, ThrowOnError>) => (options.client ?? client).post<DuplicateProfileResponses, DuplicateProfileErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/profiles/{id}/duplicate',
     ...options
 });
@@ -150,7 +178,11 @@ export const duplicateProfile = <ThrowOnError extends boolean = false>(options: 
  * Least role by default: `viewer`.
  */
 export const listServers = <ThrowOnError extends boolean = false>(options?: Options<ListServersData, ThrowOnError>) => (options?.client ?? client).get<ListServersResponses, ListServersErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/servers',
     ...options
 });
@@ -169,7 +201,11 @@ export const listServers = <ThrowOnError extends boolean = false>(options?: Opti
  * Least role by default: `user`.
  */
 export const startServer = <ThrowOnError extends boolean = false>(options: Options<StartServerData, ThrowOnError>) => (options.client ?? client).post<StartServerResponses, StartServerErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/servers/{profile_id}/start',
     ...options
 });
@@ -184,7 +220,11 @@ export const startServer = <ThrowOnError extends boolean = false>(options: Optio
  * Least role by default: `user`.
  */
 export const stopServer = <ThrowOnError extends boolean = false>(options: Options<StopServerData, ThrowOnError>) => (options.client ?? client).post<StopServerResponses, StopServerErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/servers/{profile_id}/stop',
     ...options
 });
@@ -198,7 +238,11 @@ export const stopServer = <ThrowOnError extends boolean = false>(options: Option
  * Least role by default: `user`.
  */
 export const restartServer = <ThrowOnError extends boolean = false>(options: Options<RestartServerData, ThrowOnError>) => (options.client ?? client).post<RestartServerResponses, RestartServerErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/servers/{profile_id}/restart',
     ...options
 });
@@ -213,7 +257,11 @@ export const restartServer = <ThrowOnError extends boolean = false>(options: Opt
  * Least role by default: `viewer`.
  */
 export const getServerHealth = <ThrowOnError extends boolean = false>(options: Options<GetServerHealthData, ThrowOnError>) => (options.client ?? client).get<GetServerHealthResponses, GetServerHealthErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/servers/{profile_id}/health',
     ...options
 });
@@ -227,7 +275,11 @@ export const getServerHealth = <ThrowOnError extends boolean = false>(options: O
  * Least role by default: `viewer`.
  */
 export const getServerStatus = <ThrowOnError extends boolean = false>(options: Options<GetServerStatusData, ThrowOnError>) => (options.client ?? client).get<GetServerStatusResponses, GetServerStatusErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/servers/{profile_id}/status',
     ...options
 });
@@ -249,6 +301,7 @@ export const streamServerLogs = <ThrowOnError extends boolean = false>(options: 
     security: [
         { scheme: 'bearer', type: 'http' },
         { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' },
         {
             in: 'query',
             name: 'ticket',
@@ -268,7 +321,11 @@ export const streamServerLogs = <ThrowOnError extends boolean = false>(options: 
  * Least role by default: `viewer`.
  */
 export const getSystemMemory = <ThrowOnError extends boolean = false>(options?: Options<GetSystemMemoryData, ThrowOnError>) => (options?.client ?? client).get<GetSystemMemoryResponses, GetSystemMemoryErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/system/memory',
     ...options
 });
@@ -285,7 +342,11 @@ export const getSystemMemory = <ThrowOnError extends boolean = false>(options?: 
  * Least role by default: `viewer`.
  */
 export const getSystemInfo = <ThrowOnError extends boolean = false>(options?: Options<GetSystemInfoData, ThrowOnError>) => (options?.client ?? client).get<GetSystemInfoResponses, GetSystemInfoErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/system/info',
     ...options
 });
@@ -300,7 +361,11 @@ export const getSystemInfo = <ThrowOnError extends boolean = false>(options?: Op
  * Least role by default: `user`.
  */
 export const uninstallService = <ThrowOnError extends boolean = false>(options: Options<UninstallServiceData, ThrowOnError>) => (options.client ?? client).delete<UninstallServiceResponses, UninstallServiceErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/system/service/{profile_id}',
     ...options
 });
@@ -315,7 +380,11 @@ export const uninstallService = <ThrowOnError extends boolean = false>(options: 
  * Least role by default: `viewer`.
  */
 export const getServiceStatus = <ThrowOnError extends boolean = false>(options: Options<GetServiceStatusData, ThrowOnError>) => (options.client ?? client).get<GetServiceStatusResponses, GetServiceStatusErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/system/service/{profile_id}',
     ...options
 });
@@ -338,7 +407,11 @@ export const getServiceStatus = <ThrowOnError extends boolean = false>(options: 
  * Least role by default: `user`.
  */
 export const installService = <ThrowOnError extends boolean = false>(options: Options<InstallServiceData, ThrowOnError>) => (options.client ?? client).post<InstallServiceResponses, InstallServiceErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/system/service/{profile_id}',
     ...options
 });
@@ -358,7 +431,11 @@ export const installService = <ThrowOnError extends boolean = false>(options: Op
  * Least role by default: `viewer`.
  */
 export const searchModels = <ThrowOnError extends boolean = false>(options?: Options<SearchModelsData, ThrowOnError>) => (options?.client ?? client).get<SearchModelsResponses, SearchModelsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/models/search',
     ...options
 });
@@ -374,7 +451,11 @@ export const searchModels = <ThrowOnError extends boolean = false>(options?: Opt
  * Least role by default: `viewer`.
  */
 export const listLocalModels = <ThrowOnError extends boolean = false>(options?: Options<ListLocalModelsData, ThrowOnError>) => (options?.client ?? client).get<ListLocalModelsResponses, ListLocalModelsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/models/local',
     ...options
 });
@@ -394,7 +475,11 @@ export const listLocalModels = <ThrowOnError extends boolean = false>(options?: 
  * Least role by default: `user`.
  */
 export const startModelDownload = <ThrowOnError extends boolean = false>(options: Options<StartModelDownloadData, ThrowOnError>) => (options.client ?? client).post<StartModelDownloadResponses, StartModelDownloadErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/models/download',
     ...options,
     headers: {
@@ -411,7 +496,11 @@ export const startModelDownload = <ThrowOnError extends boolean = false>(options
  * Least role by default: `viewer`.
  */
 export const listActiveDownloads = <ThrowOnError extends boolean = false>(options?: Options<ListActiveDownloadsData, ThrowOnError>) => (options?.client ?? client).get<ListActiveDownloadsResponses, ListActiveDownloadsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/models/downloads/active',
     ...options
 });
@@ -427,7 +516,11 @@ export const listActiveDownloads = <ThrowOnError extends boolean = false>(option
  * Least role by default: `user`.
  */
 export const cancelDownload = <ThrowOnError extends boolean = false>(options: Options<CancelDownloadData, ThrowOnError>) => (options.client ?? client).delete<CancelDownloadResponses, CancelDownloadErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/models/downloads/{task_id}',
     ...options
 });
@@ -441,7 +534,11 @@ export const cancelDownload = <ThrowOnError extends boolean = false>(options: Op
  * Least role by default: `viewer`.
  */
 export const getDownload = <ThrowOnError extends boolean = false>(options: Options<GetDownloadData, ThrowOnError>) => (options.client ?? client).get<GetDownloadResponses, GetDownloadErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/models/downloads/{task_id}',
     ...options
 });
@@ -461,6 +558,7 @@ export const streamDownloadEvents = <ThrowOnError extends boolean = false>(optio
     security: [
         { scheme: 'bearer', type: 'http' },
         { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' },
         {
             in: 'query',
             name: 'ticket',
@@ -483,7 +581,11 @@ export const streamDownloadEvents = <ThrowOnError extends boolean = false>(optio
  * Least role by default: `user`.
  */
 export const deleteLocalModel = <ThrowOnError extends boolean = false>(options: Options<DeleteLocalModelData, ThrowOnError>) => (options.client ?? client).delete<DeleteLocalModelResponses, DeleteLocalModelErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/models/{model_id}',
     ...options
 });
@@ -499,7 +601,11 @@ export const deleteLocalModel = <ThrowOnError extends boolean = false>(options: 
  * Least role by default: `viewer`.
  */
 export const getModelConfig = <ThrowOnError extends boolean = false>(options: Options<GetModelConfigData, ThrowOnError>) => (options.client ?? client).get<GetModelConfigResponses, GetModelConfigErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/models/config/{model_id}',
     ...options
 });
@@ -515,7 +621,11 @@ export const getModelConfig = <ThrowOnError extends boolean = false>(options: Op
  * Least role by default: `admin`.
  */
 export const listAuditEvents = <ThrowOnError extends boolean = false>(options?: Options<ListAuditEventsData, ThrowOnError>) => (options?.client ?? client).get<ListAuditEventsResponses, ListAuditEventsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/audit/events',
     ...options
 });
@@ -530,7 +640,11 @@ export const listAuditEvents = <ThrowOnError extends boolean = false>(options?: 
  * Least role by default: `admin`.
  */
 export const exportAuditEvents = <ThrowOnError extends boolean = false>(options?: Options<ExportAuditEventsData, ThrowOnError>) => (options?.client ?? client).get<ExportAuditEventsResponses, ExportAuditEventsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/audit/events/export',
     ...options
 });
@@ -550,6 +664,7 @@ export const streamAuditEvents = <ThrowOnError extends boolean = false>(options?
     security: [
         { scheme: 'bearer', type: 'http' },
         { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' },
         {
             in: 'query',
             name: 'ticket',
@@ -583,7 +698,8 @@ export const register = <ThrowOnError extends boolean = false>(options: Options<
 /**
  * Log in (OAuth2 password flow)
  *
- * Public. Form fields `username` (the email) and `password`; `grant_type`
+ * Public. Every token is a session (see `listSessions`). Form fields
+ * `username` (the email) and `password`; `grant_type`
  * must be `password` when sent; `scope`, `client_id`, `client_secret` and an
  * `Authorization: Basic` header (what Swagger UI sends) are ignored. Errors:
  * 401 `invalid_credentials` "Incorrect email or password" (the same answer
@@ -606,13 +722,19 @@ export const login = <ThrowOnError extends boolean = false>(options: Options<Log
 /**
  * Log out
  *
- * Action: `auth.self`. Revokes the token used for this call; other tokens of
- * the user keep working.
+ * Action: `auth.self`, with a login token (403 `login_token_required` for
+ * an API key: revoke keys with `revokeApiKey`). Ends the session of the
+ * token used for this call and its stream tickets; other sessions of the
+ * user keep working.
  *
  * Least role by default: `viewer`.
  */
 export const logout = <ThrowOnError extends boolean = false>(options?: Options<LogoutData, ThrowOnError>) => (options?.client ?? client).post<LogoutResponses, LogoutErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/logout',
     ...options
 });
@@ -625,7 +747,11 @@ export const logout = <ThrowOnError extends boolean = false>(options?: Options<L
  * Least role by default: `viewer`.
  */
 export const getMe = <ThrowOnError extends boolean = false>(options?: Options<GetMeData, ThrowOnError>) => (options?.client ?? client).get<GetMeResponses, GetMeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/me',
     ...options
 });
@@ -633,15 +759,20 @@ export const getMe = <ThrowOnError extends boolean = false>(options?: Options<Ge
 /**
  * Change the caller's password
  *
- * Action: `auth.self`. Every earlier token of the user stops working, including
- * the one used for this call: use the returned token from now on. Errors: 422
+ * Action: `auth.self`, with a login token (403 `login_token_required` for
+ * an API key). Every earlier session of the user ends, including the one
+ * used for this call: use the returned token from now on (API keys stay). Errors: 422
  * `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
  * wrong current password spends the login budget of the account and address).
  *
  * Least role by default: `viewer`.
  */
 export const changeMyPassword = <ThrowOnError extends boolean = false>(options: Options<ChangeMyPasswordData, ThrowOnError>) => (options.client ?? client).put<ChangeMyPasswordResponses, ChangeMyPasswordErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/me/password',
     ...options,
     headers: {
@@ -654,15 +785,166 @@ export const changeMyPassword = <ThrowOnError extends boolean = false>(options: 
  * Mint a stream ticket
  *
  * Action: `auth.self`. A short-lived (60 s by default), single-use ticket that
- * authenticates one `text/event-stream` request as `?ticket=`, for clients
- * such as a browser's `EventSource` that cannot send headers. It keeps the
- * long-lived token out of URLs. Logging out the token that minted it voids it.
+ * authenticates one `text/event-stream` request to `path` as `?ticket=`, for
+ * clients such as a browser's `EventSource` that cannot send headers; on
+ * another path it is refused. It keeps long-lived credentials out of URLs.
+ * A login token or an API key may mint one; it dies with the session or key
+ * that minted it, and carries that key's restrictions. Errors: 422
+ * `invalid_path`.
  *
  * Least role by default: `viewer`.
  */
-export const createStreamTicket = <ThrowOnError extends boolean = false>(options?: Options<CreateStreamTicketData, ThrowOnError>) => (options?.client ?? client).post<CreateStreamTicketResponses, CreateStreamTicketErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+export const createStreamTicket = <ThrowOnError extends boolean = false>(options: Options<CreateStreamTicketData, ThrowOnError>) => (options.client ?? client).post<CreateStreamTicketResponses, CreateStreamTicketErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/stream-ticket',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json; charset=utf-8',
+        ...options.headers
+    }
+});
+
+/**
+ * List the caller's API keys
+ *
+ * Action: `keys.own`, with a login token. Newest first; secrets are never
+ * shown again.
+ *
+ * Least role by default: `user`.
+ */
+export const listApiKeys = <ThrowOnError extends boolean = false>(options?: Options<ListApiKeysData, ThrowOnError>) => (options?.client ?? client).get<ListApiKeysResponses, ListApiKeysErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
+    url: '/api/auth/keys',
+    ...options
+});
+
+/**
+ * Create an API key
+ *
+ * Action: `keys.own`, with a login token (403 `login_token_required` for a
+ * key). The answer holds the key's secret in `key`, shown this once; the
+ * store keeps only its digest. A key acts for its owner with at most the
+ * owner's current role, narrowed by `actions` and (on the gateway) `models`,
+ * `rpm` and `max_concurrent`. Errors: 422 `invalid_key_name`,
+ * `duplicate_key_name`, `invalid_key_lifetime`, `invalid_key_actions` (an
+ * unknown action, one the caller's role lacks, or one that needs a login
+ * token), `invalid_key_models`, `invalid_key_limits`, `too_many_keys` (100 per user).
+ *
+ * Least role by default: `user`.
+ */
+export const createApiKey = <ThrowOnError extends boolean = false>(options: Options<CreateApiKeyData, ThrowOnError>) => (options.client ?? client).post<CreateApiKeyResponses, CreateApiKeyErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
+    url: '/api/auth/keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json; charset=utf-8',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke an API key
+ *
+ * Action: `keys.own` for the caller's own keys; with `keys.manage`
+ * (admin), anyone's. With a login token. The key (and every stream ticket
+ * it minted) stops working at its next request. Errors: 404
+ * `key_not_found` (also for another user's key without `keys.manage`).
+ *
+ * Least role by default: `user`.
+ */
+export const revokeApiKey = <ThrowOnError extends boolean = false>(options: Options<RevokeApiKeyData, ThrowOnError>) => (options.client ?? client).delete<RevokeApiKeyResponses, RevokeApiKeyErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
+    url: '/api/auth/keys/{id}',
+    ...options
+});
+
+/**
+ * List a user's API keys
+ *
+ * Action: `keys.manage`, with a login token. Newest first. Errors: 404
+ * `user_not_found`.
+ *
+ * Least role by default: `admin`.
+ */
+export const listUserApiKeys = <ThrowOnError extends boolean = false>(options: Options<ListUserApiKeysData, ThrowOnError>) => (options.client ?? client).get<ListUserApiKeysResponses, ListUserApiKeysErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
+    url: '/api/auth/users/{id}/keys',
+    ...options
+});
+
+/**
+ * List the caller's sessions
+ *
+ * Action: `keys.own`, with a login token. The caller's live login tokens,
+ * newest first; `current` marks the one used for this call.
+ *
+ * Least role by default: `user`.
+ */
+export const listSessions = <ThrowOnError extends boolean = false>(options?: Options<ListSessionsData, ThrowOnError>) => (options?.client ?? client).get<ListSessionsResponses, ListSessionsErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
+    url: '/api/auth/sessions',
+    ...options
+});
+
+/**
+ * Revoke a session
+ *
+ * Action: `keys.own`, with a login token. That token (and its stream
+ * tickets) stops working at its next request; open event streams it
+ * opened end within seconds. Errors: 404 `session_not_found`.
+ *
+ * Least role by default: `user`.
+ */
+export const revokeSession = <ThrowOnError extends boolean = false>(options: Options<RevokeSessionData, ThrowOnError>) => (options.client ?? client).delete<RevokeSessionResponses, RevokeSessionErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
+    url: '/api/auth/sessions/{id}',
+    ...options
+});
+
+/**
+ * Log out everywhere
+ *
+ * Action: `keys.own`, with a login token. Every session and stream ticket
+ * of the caller ends, this one included; API keys keep working (revoke
+ * them with `revokeApiKey`).
+ *
+ * Least role by default: `user`.
+ */
+export const logoutAll = <ThrowOnError extends boolean = false>(options?: Options<LogoutAllData, ThrowOnError>) => (options?.client ?? client).post<LogoutAllResponses, LogoutAllErrors, ThrowOnError>({
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
+    url: '/api/auth/logout-all',
     ...options
 });
 
@@ -674,7 +956,11 @@ export const createStreamTicket = <ThrowOnError extends boolean = false>(options
  * Least role by default: `admin`.
  */
 export const listUsers = <ThrowOnError extends boolean = false>(options?: Options<ListUsersData, ThrowOnError>) => (options?.client ?? client).get<ListUsersResponses, ListUsersErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/users',
     ...options
 });
@@ -687,7 +973,11 @@ export const listUsers = <ThrowOnError extends boolean = false>(options?: Option
  * Least role by default: `admin`.
  */
 export const countPendingUsers = <ThrowOnError extends boolean = false>(options?: Options<CountPendingUsersData, ThrowOnError>) => (options?.client ?? client).get<CountPendingUsersResponses, CountPendingUsersErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/users/pending/count',
     ...options
 });
@@ -701,7 +991,11 @@ export const countPendingUsers = <ThrowOnError extends boolean = false>(options?
  * Least role by default: `admin`.
  */
 export const deleteUser = <ThrowOnError extends boolean = false>(options: Options<DeleteUserData, ThrowOnError>) => (options.client ?? client).delete<DeleteUserResponses, DeleteUserErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/users/{id}',
     ...options
 });
@@ -719,7 +1013,11 @@ export const deleteUser = <ThrowOnError extends boolean = false>(options: Option
  * Least role by default: `admin`.
  */
 export const updateUser = <ThrowOnError extends boolean = false>(options: Options<UpdateUserData, ThrowOnError>) => (options.client ?? client).put<UpdateUserResponses, UpdateUserErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/users/{id}',
     ...options,
     headers: {
@@ -738,7 +1036,11 @@ export const updateUser = <ThrowOnError extends boolean = false>(options: Option
  * Least role by default: `admin`.
  */
 export const clearThrottleLocks = <ThrowOnError extends boolean = false>(options?: Options<ClearThrottleLocksData, ThrowOnError>) => (options?.client ?? client).delete<ClearThrottleLocksResponses, ClearThrottleLocksErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/throttle',
     ...options
 });
@@ -753,7 +1055,11 @@ export const clearThrottleLocks = <ThrowOnError extends boolean = false>(options
  * Least role by default: `admin`.
  */
 export const listThrottleLocks = <ThrowOnError extends boolean = false>(options?: Options<ListThrottleLocksData, ThrowOnError>) => (options?.client ?? client).get<ListThrottleLocksResponses, ListThrottleLocksErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/throttle',
     ...options
 });
@@ -767,7 +1073,11 @@ export const listThrottleLocks = <ThrowOnError extends boolean = false>(options?
  * Least role by default: `admin`.
  */
 export const resetUserPassword = <ThrowOnError extends boolean = false>(options: Options<ResetUserPasswordData, ThrowOnError>) => (options.client ?? client).post<ResetUserPasswordResponses, ResetUserPasswordErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }, { scheme: 'bearer', type: 'http' }],
+    security: [
+        { scheme: 'bearer', type: 'http' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'X-API-Key', type: 'apiKey' }
+    ],
     url: '/api/auth/users/{id}/reset-password',
     ...options,
     headers: {

@@ -24,6 +24,95 @@ export type ApiError = {
 };
 
 /**
+ * ApiKeyCreate
+ *
+ * A new key.
+ */
+export type ApiKeyCreate = {
+    /**
+     * 1 to 64 printable characters, unique among the caller's keys.
+     */
+    name: string;
+    /**
+     * Whole days it lives, at least 1 and at most `[plugins.auth]
+     * max_key_lifetime` (365 days by default). Left out: that maximum, or
+     * forever when there is none.
+     */
+    expires_in_days?: number;
+    /**
+     * Actions it may take, each one the caller's role allows (not `keys.*` or
+     * `users.manage`, which need a login token). Left out: whatever the
+     * owner's role allows, now and later.
+     */
+    actions?: Array<string>;
+    /**
+     * Gateway models (profile names) it may use. Left out: all.
+     */
+    models?: Array<string>;
+    /**
+     * Gateway requests a minute, counted by each manager.
+     */
+    rpm?: number;
+    /**
+     * Gateway requests at once, counted by each manager.
+     */
+    max_concurrent?: number;
+};
+
+/**
+ * ApiKeyInfo
+ *
+ * An API key. `prefix` (`mlxm_<id>`) is what lists and logs show; the secret
+ * is shown once, when the key is created.
+ */
+export type ApiKeyInfo = {
+    /**
+     * The key's public id.
+     */
+    id: string;
+    /**
+     * Its name, unique per user.
+     */
+    name: string;
+    /**
+     * `mlxm_<id>`.
+     */
+    prefix: string;
+    /**
+     * The actions it may take; `null`: whatever its owner's role allows.
+     */
+    actions?: Array<string> | null;
+    /**
+     * The gateway models (profile names) it may use; `null`: all.
+     */
+    models?: Array<string> | null;
+    /**
+     * Creation time.
+     */
+    created_at: string;
+    /**
+     * When it stops working; absent: never.
+     */
+    expires_at?: string;
+    /**
+     * Its last use, to within a minute.
+     */
+    last_used_at?: string;
+    /**
+     * The client address of its last use.
+     */
+    last_used_address?: string;
+    /**
+     * Gateway requests a minute (counted by each manager).
+     */
+    rpm?: number;
+    /**
+     * Gateway requests at once (counted by each manager).
+     */
+    max_concurrent?: number;
+};
+
+/**
  * AuditActor
  *
  * Who acted.
@@ -457,6 +546,63 @@ export type ModelSearchResult = {
  * What kind of model a server loads: mlx-openai-server's `--model-type`.
  */
 export type ModelType = 'lm' | 'multimodal' | 'embeddings' | 'whisper' | 'image-generation' | 'image-edit';
+
+/**
+ * NewApiKey
+ *
+ * A key just created, with its secret.
+ */
+export type NewApiKey = {
+    /**
+     * The key's public id.
+     */
+    id: string;
+    /**
+     * Its name, unique per user.
+     */
+    name: string;
+    /**
+     * `mlxm_<id>`.
+     */
+    prefix: string;
+    /**
+     * The actions it may take; `null`: whatever its owner's role allows.
+     */
+    actions?: Array<string> | null;
+    /**
+     * The gateway models (profile names) it may use; `null`: all.
+     */
+    models?: Array<string> | null;
+    /**
+     * Creation time.
+     */
+    created_at: string;
+    /**
+     * When it stops working; absent: never.
+     */
+    expires_at?: string;
+    /**
+     * Its last use, to within a minute.
+     */
+    last_used_at?: string;
+    /**
+     * The client address of its last use.
+     */
+    last_used_address?: string;
+    /**
+     * Gateway requests a minute (counted by each manager).
+     */
+    rpm?: number;
+    /**
+     * Gateway requests at once (counted by each manager).
+     */
+    max_concurrent?: number;
+    /**
+     * The whole key, `mlxm_<id>_<secret>`: shown this once, never again. Send
+     * it as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+     */
+    key: string;
+};
 
 /**
  * NextPort
@@ -993,6 +1139,42 @@ export type ServiceStatus = {
 };
 
 /**
+ * SessionInfo
+ *
+ * A live login session (one login token).
+ */
+export type SessionInfo = {
+    /**
+     * The session id (the token's `jti`).
+     */
+    id: string;
+    /**
+     * Login time.
+     */
+    created_at: string;
+    /**
+     * When its token expires.
+     */
+    expires_at: string;
+    /**
+     * Its last request, to within a minute.
+     */
+    last_seen_at?: string;
+    /**
+     * The client address at login, or of its last request.
+     */
+    address?: string;
+    /**
+     * The client's `User-Agent` at login.
+     */
+    user_agent?: string;
+    /**
+     * Whether this is the session of the token used for this call.
+     */
+    current: boolean;
+};
+
+/**
  * StatusReport
  *
  * The status of a profile's server (of its last run, once it has ended).
@@ -1038,6 +1220,19 @@ export type StreamTicketGrant = {
      * Seconds until it expires.
      */
     expires_in: number;
+};
+
+/**
+ * StreamTicketRequest
+ *
+ * What a stream ticket is for.
+ */
+export type StreamTicketRequest = {
+    /**
+     * The stream's path, e.g. `/api/servers/{id}/logs` (no query): the ticket
+     * is refused on any other path.
+     */
+    path: string;
 };
 
 /**
@@ -3947,13 +4142,89 @@ export type ChangeMyPasswordResponses = {
 export type ChangeMyPasswordResponse = ChangeMyPasswordResponses[keyof ChangeMyPasswordResponses];
 
 export type CreateStreamTicketData = {
-    body?: never;
+    body: StreamTicketRequest;
     path?: never;
     query?: never;
     url: '/api/auth/stream-ticket';
 };
 
 export type CreateStreamTicketErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type CreateStreamTicketError = CreateStreamTicketErrors[keyof CreateStreamTicketErrors];
+
+export type CreateStreamTicketResponses = {
+    /**
+     * The ticket was minted.
+     */
+    201: StreamTicketGrant;
+};
+
+export type CreateStreamTicketResponse = CreateStreamTicketResponses[keyof CreateStreamTicketResponses];
+
+export type ListApiKeysData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/auth/keys';
+};
+
+export type ListApiKeysErrors = {
     /**
      * The request is malformed (bad JSON, a missing or mistyped field or parameter).
      */
@@ -4006,16 +4277,453 @@ export type CreateStreamTicketErrors = {
     503: ApiError;
 };
 
-export type CreateStreamTicketError = CreateStreamTicketErrors[keyof CreateStreamTicketErrors];
+export type ListApiKeysError = ListApiKeysErrors[keyof ListApiKeysErrors];
 
-export type CreateStreamTicketResponses = {
-    /**
-     * The ticket was minted.
-     */
-    201: StreamTicketGrant;
+export type ListApiKeysResponses = {
+    200: Array<ApiKeyInfo>;
 };
 
-export type CreateStreamTicketResponse = CreateStreamTicketResponses[keyof CreateStreamTicketResponses];
+export type ListApiKeysResponse = ListApiKeysResponses[keyof ListApiKeysResponses];
+
+export type CreateApiKeyData = {
+    body: ApiKeyCreate;
+    path?: never;
+    query?: never;
+    url: '/api/auth/keys';
+};
+
+export type CreateApiKeyErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * The request body is not of the media type the operation takes (JSON, or
+     * the login form).
+     */
+    415: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type CreateApiKeyError = CreateApiKeyErrors[keyof CreateApiKeyErrors];
+
+export type CreateApiKeyResponses = {
+    /**
+     * The key was created; its secret is in `key`, shown this once.
+     */
+    201: NewApiKey;
+};
+
+export type CreateApiKeyResponse = CreateApiKeyResponses[keyof CreateApiKeyResponses];
+
+export type RevokeApiKeyData = {
+    body?: never;
+    path: {
+        /**
+         * The key's id (the part after `mlxm_` in its prefix).
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/api/auth/keys/{id}';
+};
+
+export type RevokeApiKeyErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type RevokeApiKeyError = RevokeApiKeyErrors[keyof RevokeApiKeyErrors];
+
+export type RevokeApiKeyResponses = {
+    /**
+     * Done; no content.
+     */
+    204: void;
+};
+
+export type RevokeApiKeyResponse = RevokeApiKeyResponses[keyof RevokeApiKeyResponses];
+
+export type ListUserApiKeysData = {
+    body?: never;
+    path: {
+        /**
+         * The user's id.
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/api/auth/users/{id}/keys';
+};
+
+export type ListUserApiKeysErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ListUserApiKeysError = ListUserApiKeysErrors[keyof ListUserApiKeysErrors];
+
+export type ListUserApiKeysResponses = {
+    200: Array<ApiKeyInfo>;
+};
+
+export type ListUserApiKeysResponse = ListUserApiKeysResponses[keyof ListUserApiKeysResponses];
+
+export type ListSessionsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/auth/sessions';
+};
+
+export type ListSessionsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type ListSessionsError = ListSessionsErrors[keyof ListSessionsErrors];
+
+export type ListSessionsResponses = {
+    200: Array<SessionInfo>;
+};
+
+export type ListSessionsResponse = ListSessionsResponses[keyof ListSessionsResponses];
+
+export type RevokeSessionData = {
+    body?: never;
+    path: {
+        /**
+         * The session id (from `listSessions`).
+         */
+        id: string;
+    };
+    query?: never;
+    url: '/api/auth/sessions/{id}';
+};
+
+export type RevokeSessionErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type RevokeSessionError = RevokeSessionErrors[keyof RevokeSessionErrors];
+
+export type RevokeSessionResponses = {
+    /**
+     * Done; no content.
+     */
+    204: void;
+};
+
+export type RevokeSessionResponse = RevokeSessionResponses[keyof RevokeSessionResponses];
+
+export type LogoutAllData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/auth/logout-all';
+};
+
+export type LogoutAllErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type LogoutAllError = LogoutAllErrors[keyof LogoutAllErrors];
+
+export type LogoutAllResponses = {
+    /**
+     * Done; no content.
+     */
+    204: void;
+};
+
+export type LogoutAllResponse = LogoutAllResponses[keyof LogoutAllResponses];
 
 export type ListUsersData = {
     body?: never;

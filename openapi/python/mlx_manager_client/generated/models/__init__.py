@@ -1,6 +1,8 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .api_error import ApiError
+from .api_key_create import ApiKeyCreate
+from .api_key_info import ApiKeyInfo
 from .audit_actor import AuditActor
 from .audit_event import AuditEvent
 from .audit_page import AuditPage
@@ -22,6 +24,7 @@ from .model_characteristics import ModelCharacteristics
 from .model_deleted import ModelDeleted
 from .model_search_result import ModelSearchResult
 from .model_type import ModelType
+from .new_api_key import NewApiKey
 from .next_port import NextPort
 from .password_change import PasswordChange
 from .password_reset import PasswordReset
@@ -39,8 +42,10 @@ from .server_state import ServerState
 from .server_stopped import ServerStopped
 from .service_installed import ServiceInstalled
 from .service_status import ServiceStatus
+from .session_info import SessionInfo
 from .status_report import StatusReport
 from .stream_ticket_grant import StreamTicketGrant
+from .stream_ticket_request import StreamTicketRequest
 from .system_info import SystemInfo
 from .throttle_lock import ThrottleLock
 from .token import Token
@@ -50,6 +55,8 @@ from .user_update_request import UserUpdateRequest
 
 __all__ = (
     "ApiError",
+    "ApiKeyCreate",
+    "ApiKeyInfo",
     "AuditActor",
     "AuditEvent",
     "AuditPage",
@@ -71,6 +78,7 @@ __all__ = (
     "ModelDeleted",
     "ModelSearchResult",
     "ModelType",
+    "NewApiKey",
     "NextPort",
     "PasswordChange",
     "PasswordReset",
@@ -88,8 +96,10 @@ __all__ = (
     "ServerStopped",
     "ServiceInstalled",
     "ServiceStatus",
+    "SessionInfo",
     "StatusReport",
     "StreamTicketGrant",
+    "StreamTicketRequest",
     "SystemInfo",
     "ThrottleLock",
     "Token",

@@ -127,8 +127,9 @@ def sync_detailed(
 ) -> Response[ApiError | Token]:
     """Change the caller's password
 
-     Action: `auth.self`. Every earlier token of the user stops working, including
-    the one used for this call: use the returned token from now on. Errors: 422
+     Action: `auth.self`, with a login token (403 `login_token_required` for
+    an API key). Every earlier session of the user ends, including the one
+    used for this call: use the returned token from now on (API keys stay). Errors: 422
     `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
     wrong current password spends the login budget of the account and address).
 
@@ -163,8 +164,9 @@ def sync(
 ) -> ApiError | Token | None:
     """Change the caller's password
 
-     Action: `auth.self`. Every earlier token of the user stops working, including
-    the one used for this call: use the returned token from now on. Errors: 422
+     Action: `auth.self`, with a login token (403 `login_token_required` for
+    an API key). Every earlier session of the user ends, including the one
+    used for this call: use the returned token from now on (API keys stay). Errors: 422
     `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
     wrong current password spends the login budget of the account and address).
 
@@ -194,8 +196,9 @@ async def asyncio_detailed(
 ) -> Response[ApiError | Token]:
     """Change the caller's password
 
-     Action: `auth.self`. Every earlier token of the user stops working, including
-    the one used for this call: use the returned token from now on. Errors: 422
+     Action: `auth.self`, with a login token (403 `login_token_required` for
+    an API key). Every earlier session of the user ends, including the one
+    used for this call: use the returned token from now on (API keys stay). Errors: 422
     `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
     wrong current password spends the login budget of the account and address).
 
@@ -228,8 +231,9 @@ async def asyncio(
 ) -> ApiError | Token | None:
     """Change the caller's password
 
-     Action: `auth.self`. Every earlier token of the user stops working, including
-    the one used for this call: use the returned token from now on. Errors: 422
+     Action: `auth.self`, with a login token (403 `login_token_required` for
+    an API key). Every earlier session of the user ends, including the one
+    used for this call: use the returned token from now on (API keys stay). Errors: 422
     `wrong_current_password`, `invalid_password`; 429 `too_many_attempts` (a
     wrong current password spends the login budget of the account and address).
 

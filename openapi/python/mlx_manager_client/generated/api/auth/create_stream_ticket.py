@@ -7,16 +7,26 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.api_error import ApiError
 from ...models.stream_ticket_grant import StreamTicketGrant
+from ...models.stream_ticket_request import StreamTicketRequest
 from ...types import Response
 
 
-def _get_kwargs() -> dict[str, Any]:
+def _get_kwargs(
+    *,
+    body: StreamTicketRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
         "method": "post",
         "url": "/api/auth/stream-ticket",
     }
 
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json; charset=utf-8"
+
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -57,6 +67,11 @@ def _parse_response(
         response_413 = ApiError.from_dict(response.json())
 
         return response_413
+
+    if response.status_code == 415:
+        response_415 = ApiError.from_dict(response.json())
+
+        return response_415
 
     if response.status_code == 422:
         response_422 = ApiError.from_dict(response.json())
@@ -108,15 +123,22 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
+    body: StreamTicketRequest,
 ) -> Response[ApiError | StreamTicketGrant]:
     """Mint a stream ticket
 
      Action: `auth.self`. A short-lived (60 s by default), single-use ticket that
-    authenticates one `text/event-stream` request as `?ticket=`, for clients
-    such as a browser's `EventSource` that cannot send headers. It keeps the
-    long-lived token out of URLs. Logging out the token that minted it voids it.
+    authenticates one `text/event-stream` request to `path` as `?ticket=`, for
+    clients such as a browser's `EventSource` that cannot send headers; on
+    another path it is refused. It keeps long-lived credentials out of URLs.
+    A login token or an API key may mint one; it dies with the session or key
+    that minted it, and carries that key's restrictions. Errors: 422
+    `invalid_path`.
 
     Least role by default: `viewer`.
+
+    Args:
+        body (StreamTicketRequest): What a stream ticket is for.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -126,7 +148,9 @@ def sync_detailed(
         Response[ApiError | StreamTicketGrant]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        body=body,
+    )
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -138,15 +162,22 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
+    body: StreamTicketRequest,
 ) -> ApiError | StreamTicketGrant | None:
     """Mint a stream ticket
 
      Action: `auth.self`. A short-lived (60 s by default), single-use ticket that
-    authenticates one `text/event-stream` request as `?ticket=`, for clients
-    such as a browser's `EventSource` that cannot send headers. It keeps the
-    long-lived token out of URLs. Logging out the token that minted it voids it.
+    authenticates one `text/event-stream` request to `path` as `?ticket=`, for
+    clients such as a browser's `EventSource` that cannot send headers; on
+    another path it is refused. It keeps long-lived credentials out of URLs.
+    A login token or an API key may mint one; it dies with the session or key
+    that minted it, and carries that key's restrictions. Errors: 422
+    `invalid_path`.
 
     Least role by default: `viewer`.
+
+    Args:
+        body (StreamTicketRequest): What a stream ticket is for.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,21 +189,29 @@ def sync(
 
     return sync_detailed(
         client=client,
+        body=body,
     ).parsed
 
 
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
+    body: StreamTicketRequest,
 ) -> Response[ApiError | StreamTicketGrant]:
     """Mint a stream ticket
 
      Action: `auth.self`. A short-lived (60 s by default), single-use ticket that
-    authenticates one `text/event-stream` request as `?ticket=`, for clients
-    such as a browser's `EventSource` that cannot send headers. It keeps the
-    long-lived token out of URLs. Logging out the token that minted it voids it.
+    authenticates one `text/event-stream` request to `path` as `?ticket=`, for
+    clients such as a browser's `EventSource` that cannot send headers; on
+    another path it is refused. It keeps long-lived credentials out of URLs.
+    A login token or an API key may mint one; it dies with the session or key
+    that minted it, and carries that key's restrictions. Errors: 422
+    `invalid_path`.
 
     Least role by default: `viewer`.
+
+    Args:
+        body (StreamTicketRequest): What a stream ticket is for.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,7 +221,9 @@ async def asyncio_detailed(
         Response[ApiError | StreamTicketGrant]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = _get_kwargs(
+        body=body,
+    )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
@@ -192,15 +233,22 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
+    body: StreamTicketRequest,
 ) -> ApiError | StreamTicketGrant | None:
     """Mint a stream ticket
 
      Action: `auth.self`. A short-lived (60 s by default), single-use ticket that
-    authenticates one `text/event-stream` request as `?ticket=`, for clients
-    such as a browser's `EventSource` that cannot send headers. It keeps the
-    long-lived token out of URLs. Logging out the token that minted it voids it.
+    authenticates one `text/event-stream` request to `path` as `?ticket=`, for
+    clients such as a browser's `EventSource` that cannot send headers; on
+    another path it is refused. It keeps long-lived credentials out of URLs.
+    A login token or an API key may mint one; it dies with the session or key
+    that minted it, and carries that key's restrictions. Errors: 422
+    `invalid_path`.
 
     Least role by default: `viewer`.
+
+    Args:
+        body (StreamTicketRequest): What a stream ticket is for.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -213,5 +261,6 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
+            body=body,
         )
     ).parsed

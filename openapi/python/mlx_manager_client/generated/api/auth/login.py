@@ -126,7 +126,8 @@ def sync_detailed(
 ) -> Response[ApiError | Token]:
     """Log in (OAuth2 password flow)
 
-     Public. Form fields `username` (the email) and `password`; `grant_type`
+     Public. Every token is a session (see `listSessions`). Form fields
+    `username` (the email) and `password`; `grant_type`
     must be `password` when sent; `scope`, `client_id`, `client_secret` and an
     `Authorization: Basic` header (what Swagger UI sends) are ignored. Errors:
     401 `invalid_credentials` "Incorrect email or password" (the same answer
@@ -166,7 +167,8 @@ def sync(
 ) -> ApiError | Token | None:
     """Log in (OAuth2 password flow)
 
-     Public. Form fields `username` (the email) and `password`; `grant_type`
+     Public. Every token is a session (see `listSessions`). Form fields
+    `username` (the email) and `password`; `grant_type`
     must be `password` when sent; `scope`, `client_id`, `client_secret` and an
     `Authorization: Basic` header (what Swagger UI sends) are ignored. Errors:
     401 `invalid_credentials` "Incorrect email or password" (the same answer
@@ -201,7 +203,8 @@ async def asyncio_detailed(
 ) -> Response[ApiError | Token]:
     """Log in (OAuth2 password flow)
 
-     Public. Form fields `username` (the email) and `password`; `grant_type`
+     Public. Every token is a session (see `listSessions`). Form fields
+    `username` (the email) and `password`; `grant_type`
     must be `password` when sent; `scope`, `client_id`, `client_secret` and an
     `Authorization: Basic` header (what Swagger UI sends) are ignored. Errors:
     401 `invalid_credentials` "Incorrect email or password" (the same answer
@@ -239,7 +242,8 @@ async def asyncio(
 ) -> ApiError | Token | None:
     """Log in (OAuth2 password flow)
 
-     Public. Form fields `username` (the email) and `password`; `grant_type`
+     Public. Every token is a session (see `listSessions`). Form fields
+    `username` (the email) and `password`; `grant_type`
     must be `password` when sent; `scope`, `client_id`, `client_secret` and an
     `Authorization: Basic` header (what Swagger UI sends) are ignored. Errors:
     401 `invalid_credentials` "Incorrect email or password" (the same answer

@@ -109,8 +109,10 @@ def sync_detailed(
 ) -> Response[Any | ApiError]:
     """Log out
 
-     Action: `auth.self`. Revokes the token used for this call; other tokens of
-    the user keep working.
+     Action: `auth.self`, with a login token (403 `login_token_required` for
+    an API key: revoke keys with `revokeApiKey`). Ends the session of the
+    token used for this call and its stream tickets; other sessions of the
+    user keep working.
 
     Least role by default: `viewer`.
 
@@ -137,8 +139,10 @@ def sync(
 ) -> Any | ApiError | None:
     """Log out
 
-     Action: `auth.self`. Revokes the token used for this call; other tokens of
-    the user keep working.
+     Action: `auth.self`, with a login token (403 `login_token_required` for
+    an API key: revoke keys with `revokeApiKey`). Ends the session of the
+    token used for this call and its stream tickets; other sessions of the
+    user keep working.
 
     Least role by default: `viewer`.
 
@@ -161,8 +165,10 @@ async def asyncio_detailed(
 ) -> Response[Any | ApiError]:
     """Log out
 
-     Action: `auth.self`. Revokes the token used for this call; other tokens of
-    the user keep working.
+     Action: `auth.self`, with a login token (403 `login_token_required` for
+    an API key: revoke keys with `revokeApiKey`). Ends the session of the
+    token used for this call and its stream tickets; other sessions of the
+    user keep working.
 
     Least role by default: `viewer`.
 
@@ -187,8 +193,10 @@ async def asyncio(
 ) -> Any | ApiError | None:
     """Log out
 
-     Action: `auth.self`. Revokes the token used for this call; other tokens of
-    the user keep working.
+     Action: `auth.self`, with a login token (403 `login_token_required` for
+    an API key: revoke keys with `revokeApiKey`). Ends the session of the
+    token used for this call and its stream tickets; other sessions of the
+    user keep working.
 
     Least role by default: `viewer`.
 
