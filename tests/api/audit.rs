@@ -290,6 +290,33 @@ async fn no_password_token_or_ticket_reaches_the_audit_log() {
         .expect("token")
         .to_owned();
     let ticket = app.ticket(&fresh, "/api/audit/events/stream").await;
+    // An API key: created, used for a change (audited), revoked.
+    let created = app
+        .send_as(
+            &fresh,
+            Method::POST,
+            "/api/auth/keys",
+            Some(json!({"name": "audited key"})),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created = json(created).await;
+    let key = created["key"].as_str().expect("key").to_owned();
+    let body = json!({"name": "by-key", "model_path": "m/x"});
+    let resp = app
+        .send_as(&key, Method::POST, "/api/profiles", Some(body))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let revoke = format!("/api/auth/keys/{}", created["id"].as_str().expect("id"));
+    let resp = app.send_as(&fresh, Method::DELETE, &revoke, None).await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let by_key = wait_for(&app, &fresh, "profile.create", 1).await;
+    assert_eq!(by_key[0]["actor"]["via"], "api_key");
+    let revoked = wait_for(&app, &fresh, "auth.key_revoke", 1).await;
+    assert_eq!(
+        revoked[0]["target"]["id"], created["prefix"],
+        "the prefix, never the secret"
+    );
     wait_for(&app, &fresh, "auth.password_change", 1).await;
     wait_for(&app, &fresh, "auth.password_reset", 1).await;
     let export = app
@@ -308,6 +335,8 @@ async fn no_password_token_or_ticket_reaches_the_audit_log() {
         admin.as_str(),
         fresh.as_str(),
         ticket.as_str(),
+        key.as_str(),
+        key.rsplit_once('_').map(|(_, s)| s).unwrap_or("-"),
     ] {
         assert!(
             !export.contains(secret),

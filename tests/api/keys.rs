@@ -290,6 +290,26 @@ async fn a_key_never_manages_keys_sessions_passwords_or_users() {
         let resp = app.send_as(&key, method.clone(), &path, body).await;
         assert_error(resp, StatusCode::FORBIDDEN, "login_token_required", None).await;
     }
+    // Whatever the key's list or its owner's role: a key is not a login.
+    let narrow = secret(
+        &new_key(
+            &app,
+            &admin,
+            "narrow",
+            json!({"actions": ["profiles.read"]}),
+        )
+        .await,
+    );
+    let bob_key = {
+        let (_, viewer) = app.approved_user(&admin, "viewer@example.com").await;
+        secret(&new_key(&app, &viewer, "viewer's", json!({})).await)
+    };
+    for key in [&narrow, &bob_key] {
+        let resp = create_key(&app, key, json!({"name": "nested"})).await;
+        assert_error(resp, StatusCode::FORBIDDEN, "login_token_required", None).await;
+        let resp = app.get_as(key, "/api/auth/users").await;
+        assert_error(resp, StatusCode::FORBIDDEN, "login_token_required", None).await;
+    }
     // Nothing changed: bob is still approved and the admin's password works.
     let users = json(app.get_as(&admin, "/api/auth/users").await).await;
     assert!(users.to_string().contains("\"approved\""));
@@ -316,6 +336,8 @@ async fn key_requests_that_break_a_rule_are_422_with_the_rule() {
         (json!({"name": "   "}), "invalid_key_name"),
         (json!({"name": "x".repeat(65)}), "invalid_key_name"),
         (json!({"name": "tab\there"}), "invalid_key_name"),
+        (json!({"name": "evil\u{202e}gpj.exe"}), "invalid_key_name"),
+        (json!({"name": "zero\u{200b}width"}), "invalid_key_name"),
         (json!({"name": "taken"}), "duplicate_key_name"),
         (
             json!({"name": "a", "actions": ["nope.nothing"]}),
@@ -332,6 +354,10 @@ async fn key_requests_that_break_a_rule_are_422_with_the_rule() {
         ),
         (
             json!({"name": "a", "expires_in_days": 366}),
+            "invalid_key_lifetime",
+        ),
+        (
+            json!({"name": "a", "expires_in_days": 4_000_000_000u32}),
             "invalid_key_lifetime",
         ),
         (json!({"name": "a", "models": [""]}), "invalid_key_models"),
@@ -421,6 +447,20 @@ async fn a_key_lives_no_longer_than_max_key_lifetime_and_expired_keys_are_401() 
     )
     .await;
     assert!(created["expires_at"].is_string());
+    // With no bound, a lifetime past the calendar is refused, not a crash.
+    let resp = create_key(
+        &unbounded,
+        &admin,
+        json!({"name": "too long", "expires_in_days": 4_000_000_000u32}),
+    )
+    .await;
+    assert_error(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_key_lifetime",
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -540,8 +580,9 @@ async fn sessions_are_listed_ended_one_by_one_or_all_at_once_and_keys_survive() 
         .await;
     assert_error(resp, StatusCode::NOT_FOUND, "session_not_found", None).await;
 
-    // logout-all ends every token and ticket, not the keys.
+    // logout-all ends every token and ticket (a key's too), not the keys.
     let ticket = app.ticket(&third, "/api/audit/events/stream").await;
+    let key_ticket = app.ticket(&key, "/api/audit/events/stream").await;
     let resp = app
         .send_as(&third, Method::POST, "/api/auth/logout-all", None)
         .await;
@@ -550,10 +591,12 @@ async fn sessions_are_listed_ended_one_by_one_or_all_at_once_and_keys_survive() 
         let resp = app.get_as(token, "/api/auth/me").await;
         assert_error(resp, StatusCode::UNAUTHORIZED, "token_revoked", None).await;
     }
-    let resp = app
-        .get(&format!("/api/audit/events/stream?ticket={ticket}"))
-        .await;
-    assert_error(resp, StatusCode::UNAUTHORIZED, "invalid_ticket", None).await;
+    for ticket in [&ticket, &key_ticket] {
+        let resp = app
+            .get(&format!("/api/audit/events/stream?ticket={ticket}"))
+            .await;
+        assert_error(resp, StatusCode::UNAUTHORIZED, "invalid_ticket", None).await;
+    }
     assert_eq!(
         app.get_as(&key, "/api/auth/me").await.status(),
         StatusCode::OK
@@ -750,6 +793,33 @@ async fn open_streams_end_when_their_session_key_or_account_is_revoked() {
     assert!(
         ended(&mut by_ticket, within).await,
         "the disabled user's stream ends"
+    );
+
+    // An account deleted: the stream of its key ends.
+    let (carol, carol_token) = app.approved_user(&admin, "carol@example.com").await;
+    let resp = app
+        .send_as(
+            &admin,
+            Method::PUT,
+            &format!("/api/auth/users/{carol}"),
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let carol_key = secret(&new_key(&app, &carol_token, "carol's", json!({})).await);
+    let mut by_carol = app.events(Some(&carol_key), stream).await;
+    let resp = app
+        .send_as(
+            &admin,
+            Method::DELETE,
+            &format!("/api/auth/users/{carol}"),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert!(
+        ended(&mut by_carol, within).await,
+        "the deleted user's stream ends"
     );
 
     // A stream whose caller still holds stays open.

@@ -92,7 +92,7 @@ export interface ApiClient {
   tokens: TokenStore;
   /** Log in with the OAuth2 password grant; stores and returns the token. Throws `ApiRequestError` on failure. */
   login(email: string, password: string): Promise<Token>;
-  /** Revoke the stored token on the server, then forget it. */
+  /** Revoke the stored token on the server, then forget it (a no-op for an API-key client). */
   logout(): Promise<void>;
 }
 
@@ -151,7 +151,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       return data;
     },
     async logout() {
-      if (!tokens.get()) return;
+      if (apiKey || !tokens.get()) return;
       const { error, response } = await logoutOperation({ client });
       tokens.clear();
       if (error && response?.status !== 401) throw new ApiRequestError(response?.status ?? 0, error as ApiError);
@@ -224,5 +224,6 @@ export async function streamUrl(client: Client, path: string, query: Record<stri
   if (!data) throw new ApiRequestError(response?.status ?? 0, error as ApiError | undefined);
   const params = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)]));
   params.set('ticket', data.ticket);
-  return `${client.getConfig().baseUrl ?? ''}${path}?${params.toString()}`;
+  const base = (client.getConfig().baseUrl ?? '').replace(/\/+$/, '');
+  return `${base}${path}?${params.toString()}`;
 }

@@ -1,5 +1,6 @@
 //! `/api/auth`: register, login (OAuth2 password flow), logout, me, password
-//! change, stream tickets, and the admin's user management.
+//! change, stream tickets, API keys and sessions, and the admin's user
+//! management.
 
 use std::sync::Arc;
 
@@ -197,7 +198,7 @@ impl From<KeyRow> for ApiKeyInfo {
 }
 
 /// A key just created, with its secret.
-#[derive(Object, Debug)]
+#[derive(Object)]
 pub struct NewApiKey {
     /// The key.
     #[oai(flatten)]
@@ -205,6 +206,15 @@ pub struct NewApiKey {
     /// The whole key, `mlxm_<id>_<secret>`: shown this once, never again. Send
     /// it as `Authorization: Bearer <key>` or `X-API-Key: <key>`.
     pub key: String,
+}
+
+impl std::fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewApiKey")
+            .field("info", &self.info)
+            .field("key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl From<CreatedKey> for NewApiKey {
@@ -590,7 +600,7 @@ impl AuthApi {
     /// Revoke an API key
     ///
     /// Action: `keys.own` for the caller's own keys; with `keys.manage`
-    /// (admin), anyone's. With a login token. The key (and every stream ticket
+    /// (admin), anyone's (either action lets the call in). With a login token. The key (and every stream ticket
     /// it minted) stops working at its next request. Errors: 404
     /// `key_not_found` (also for another user's key without `keys.manage`).
     #[oai(
@@ -606,7 +616,11 @@ impl AuthApi {
         /// The key's id (the part after `mlxm_` in its prefix).
         id: Path<String>,
     ) -> Result<Done, ApiError> {
-        let who = auth.require_login(KEYS_OWN)?;
+        // Either action lets the call in; a refusal names the base one.
+        let who = match auth.require_login(KEYS_OWN) {
+            Ok(who) => who,
+            Err(refused) => auth.require_login(KEYS_MANAGE).map_err(|_| refused)?,
+        };
         plugin.service().revoke_key(who, &id.0).await?;
         Ok(Done::NoContent)
     }

@@ -142,7 +142,9 @@ pub struct KeySpec {
     pub rpm: Option<u32>,
     /// Requests at once.
     pub max_concurrent: Option<u32>,
-    /// Expiry.
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry: `created_at` plus the lifetime.
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -153,11 +155,14 @@ pub async fn create(
     new: &NewKey,
     spec: &KeySpec,
 ) -> Result<KeyRow, AuthError> {
+    // Every creation of one user writes the same guard record, so concurrent
+    // ones conflict (and are retried) instead of both passing the count.
     let sql = "BEGIN TRANSACTION;
+UPSERT type::record('key_guard', $user) SET touched = time::now();
 IF array::len((SELECT VALUE id FROM api_key WHERE user_id = $user)) >= $max { THROW 'too many keys' };
 LET $created = CREATE ONLY type::record('api_key', $id) CONTENT {
     user_id: $user, name: $name, digest: $digest, actions: $actions, models: $models,
-    rpm: $rpm, max_concurrent: $max_concurrent, created_at: time::now(), expires_at: $expires_at
+    rpm: $rpm, max_concurrent: $max_concurrent, created_at: $created_at, expires_at: $expires_at
 };
 RETURN $created;
 COMMIT TRANSACTION;";
@@ -171,6 +176,7 @@ COMMIT TRANSACTION;";
         bind("models", spec.models.clone()),
         bind("rpm", spec.rpm.map(i64::from)),
         bind("max_concurrent", spec.max_concurrent.map(i64::from)),
+        bind("created_at", spec.created_at),
         bind("expires_at", spec.expires_at),
     ];
     let value = transaction(db, sql, &binds).await.map_err(|e| {
@@ -224,7 +230,7 @@ COMMIT TRANSACTION;";
 
 /// Record a use of key `id` (callers do this at most once a minute per key).
 pub async fn touch(db: &Db, id: &str, address: Option<String>) -> Result<(), AuthError> {
-    db.query("UPDATE type::record('api_key', $id) SET last_used_at = time::now(), last_used_address = $address")
+    db.query("UPDATE type::record('api_key', $id) SET last_used_at = time::now(), last_used_address = $address ?? last_used_address")
         .bind(("id", id.to_owned()))
         .bind(("address", address))
         .await?

@@ -27,6 +27,9 @@ use crate::{
     users::{self, NewAccount, TicketSpec, UserPatch, UserRow, UserStatus},
 };
 
+/// The longest lifetime a key may ask for, in days (a hundred years).
+const MAX_KEY_DAYS: u32 = 36_500;
+
 /// How stale `last_seen_at` / `last_used_at` may get: one store write a
 /// minute per session or key, not one per request.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -34,6 +37,15 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 /// When this manager last recorded a use of each session or key.
 #[derive(Default)]
 struct Touches(Mutex<HashMap<CredentialId, Instant>>);
+
+impl std::fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedKey")
+            .field("row", &self.row)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
 
 impl Touches {
     /// Whether a use of `id` should be written now (and note that it is).
@@ -74,7 +86,7 @@ pub struct KeyRequest {
 }
 
 /// A key just created: its row and the secret, shown this once.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CreatedKey {
     /// The stored key.
     pub row: KeyRow,
@@ -381,7 +393,8 @@ impl AuthService {
                 let (user, session) =
                     sessions::find_with_user(&self.db, &ticket.user_id, jti).await?;
                 let user = user.ok_or(AuthError::InvalidTicket)?;
-                let live = session.is_some_and(|s| s.user_id == ticket.user_id);
+                let live = session
+                    .is_some_and(|s| s.user_id == ticket.user_id && s.expires_at > Utc::now());
                 if !live || user.token_version != ticket.token_version {
                     return Err(AuthError::TokenRevoked);
                 }
@@ -513,39 +526,46 @@ impl AuthService {
         let reject = |code: &'static str, detail: String| AuthError::KeyRejected(code, detail);
         let name = request.name.trim().to_owned();
         let length = name.chars().count();
-        if !(1..=64).contains(&length) || name.chars().any(char::is_control) {
+        if !(1..=64).contains(&length) || name.chars().any(unprintable) {
             return Err(reject(
                 "invalid_key_name",
                 "name must be 1 to 64 printable characters".into(),
             ));
         }
         let max = self.config.max_key_lifetime;
+        let day = 24 * 3600;
         let lifetime = match request.expires_in_days {
-            Some(0) => {
+            Some(days) if !(1..=MAX_KEY_DAYS).contains(&days) => {
                 return Err(reject(
                     "invalid_key_lifetime",
-                    "expires_in_days must be a whole number of at least 1".into(),
+                    format!("expires_in_days must be a whole number from 1 to {MAX_KEY_DAYS}"),
                 ));
             }
             Some(days) => {
-                let asked = Duration::from_secs(u64::from(days) * 24 * 3600);
+                let asked = Duration::from_secs(u64::from(days) * day);
                 if !max.is_zero() && asked > max {
-                    return Err(reject(
-                        "invalid_key_lifetime",
-                        format!(
-                            "expires_in_days must be at most {} (plugins.auth.max_key_lifetime)",
-                            max.as_secs() / (24 * 3600)
-                        ),
-                    ));
+                    let detail = match max.as_secs() / day {
+                        0 => "this server's plugins.auth.max_key_lifetime is under a day: leave expires_in_days out".to_owned(),
+                        most => format!("expires_in_days must be at most {most} (plugins.auth.max_key_lifetime)"),
+                    };
+                    return Err(reject("invalid_key_lifetime", detail));
                 }
                 Some(asked)
             }
             None => (!max.is_zero()).then_some(max),
         };
-        let expires_at = lifetime
-            .map(|l| chrono::Duration::from_std(l).map(|l| Utc::now() + l))
-            .transpose()
-            .map_err(|_| reject("invalid_key_lifetime", "the lifetime is too long".into()))?;
+        let created_at = Utc::now();
+        let expires_at = match lifetime {
+            None => None,
+            Some(l) => Some(
+                chrono::Duration::from_std(l)
+                    .ok()
+                    .and_then(|l| created_at.checked_add_signed(l))
+                    .ok_or_else(|| {
+                        reject("invalid_key_lifetime", "the lifetime is too long".into())
+                    })?,
+            ),
+        };
         let actions = match request.actions {
             None => None,
             Some(list) => Some(self.key_actions(principal, list)?),
@@ -562,7 +582,7 @@ impl AuthService {
                 let mut models: Vec<String> = Vec::new();
                 for m in list {
                     let m = m.trim().to_owned();
-                    if m.is_empty() || m.chars().count() > 128 || m.chars().any(char::is_control) {
+                    if m.is_empty() || m.chars().count() > 128 || m.chars().any(unprintable) {
                         return Err(reject(
                             "invalid_key_models",
                             "each entry of models must be a profile name of 1 to 128 printable characters".into(),
@@ -588,6 +608,7 @@ impl AuthService {
             models,
             rpm: request.rpm,
             max_concurrent: request.max_concurrent,
+            created_at,
             expires_at,
         })
     }
@@ -869,6 +890,16 @@ impl AuthService {
             expires_in: ttl.as_secs(),
         })
     }
+}
+
+/// Control, format (invisible, direction-changing) and line or paragraph
+/// separator characters: not "printable" in a key's name.
+fn unprintable(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+    matches!(
+        c.general_category(),
+        G::Control | G::Format | G::LineSeparator | G::ParagraphSeparator
+    )
 }
 
 /// Tickets are stored by digest, so the store never holds a usable ticket.

@@ -110,7 +110,7 @@ pub async fn list(db: &Db, user_id: &str) -> Result<Vec<SessionRow>, AuthError> 
 pub async fn delete(db: &Db, user_id: &str, jti: &str) -> Result<bool, AuthError> {
     let sql = "BEGIN TRANSACTION;
 LET $gone = DELETE session WHERE id = type::record('session', $jti) AND user_id = $user RETURN BEFORE;
-DELETE stream_ticket WHERE jti = $jti;
+IF array::len($gone) > 0 { DELETE stream_ticket WHERE jti = $jti };
 RETURN array::len($gone) > 0;
 COMMIT TRANSACTION;";
     let binds: Binds = vec![
@@ -121,12 +121,11 @@ COMMIT TRANSACTION;";
     Ok(bool::from_value(value)?)
 }
 
-/// End every session of `user_id`, and every stream ticket their tokens minted
-/// (tickets minted by API keys die with their key).
+/// End every session and every stream ticket of `user_id` (API keys stay).
 pub async fn delete_all(db: &Db, user_id: &str) -> Result<(), AuthError> {
     db.query(
         "DELETE session WHERE user_id = $user;
-         DELETE stream_ticket WHERE user_id = $user AND key_id = NONE;",
+         DELETE stream_ticket WHERE user_id = $user;",
     )
     .bind(("user", user_id.to_owned()))
     .await?

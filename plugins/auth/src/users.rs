@@ -1,5 +1,5 @@
 //! The user store: a SCHEMAFULL `user` table with a UNIQUE index on the normalised
-//! email, plus revoked tokens and stream tickets. Rules that span rows (the first
+//! email, plus stream tickets (sessions and keys have their own modules). Rules that span rows (the first
 //! account becomes the admin; no change may leave the system without an approved
 //! admin) run inside transactions that all write one guard record, so concurrent
 //! ones conflict and are retried instead of both passing the check.
@@ -65,6 +65,7 @@ DEFINE FIELD last_seen_at ON session TYPE option<datetime>;
 DEFINE FIELD address ON session TYPE option<string>;
 DEFINE FIELD user_agent ON session TYPE option<string>;
 DEFINE INDEX session_user ON session FIELDS user_id;
+DEFINE INDEX session_expiry ON session FIELDS expires_at;
 DEFINE TABLE api_key SCHEMAFULL;
 DEFINE FIELD user_id ON api_key TYPE string;
 DEFINE FIELD name ON api_key TYPE string;
@@ -78,6 +79,8 @@ DEFINE FIELD expires_at ON api_key TYPE option<datetime>;
 DEFINE FIELD last_used_at ON api_key TYPE option<datetime>;
 DEFINE FIELD last_used_address ON api_key TYPE option<string>;
 DEFINE INDEX api_key_owner_name ON api_key FIELDS user_id, name UNIQUE;
+DEFINE TABLE key_guard SCHEMAFULL;
+DEFINE FIELD touched ON key_guard TYPE datetime;
 DEFINE FIELD path ON stream_ticket TYPE option<string>;
 DEFINE FIELD key_id ON stream_ticket TYPE option<string>;
 DELETE stream_ticket;
@@ -368,6 +371,7 @@ LET $before = DELETE type::record('user', $id) RETURN BEFORE;
 IF array::len($before) > 0 AND $before[0].is_admin AND $before[0].status = 'approved' AND {NO_ACTIVE_ADMIN} {{ THROW $guard }};
 DELETE session WHERE user_id = $id;
 DELETE api_key WHERE user_id = $id;
+DELETE key_guard WHERE id = type::record('key_guard', $id);
 DELETE stream_ticket WHERE user_id = $id;
 RETURN array::len($before) > 0;
 COMMIT TRANSACTION;"

@@ -419,14 +419,14 @@ impl Principal {
     /// keys (and tickets) never manage keys, sessions, passwords or users
     /// (403 `login_token_required`).
     pub fn require_login(&self, action: Action) -> Result<&Self, ApiError> {
-        self.require(action)?;
+        // Whatever the key's owner or list: the credential is checked first.
         if self.via != CredentialKind::Token {
             return Err(ApiError::forbidden(
                 "login_token_required",
                 "This operation needs a login token: API keys cannot manage keys, sessions, passwords or users",
             ));
         }
-        Ok(self)
+        self.require(action)
     }
 
     /// The caller as the store sees it now (role, status, the credential

@@ -19,8 +19,8 @@ use crate::{Action, ApiError, Principal};
 /// The token URL of the OAuth2 password flow (Swagger UI's "Authorize" posts here).
 pub const TOKEN_URL: &str = "/api/auth/login";
 
-/// A credential presented by a request.
-#[derive(Debug, Clone, Copy)]
+/// A credential presented by a request (its `Debug` shows the kind only).
+#[derive(Clone, Copy)]
 pub enum Credential<'a> {
     /// `Authorization: Bearer <value>`: a login token, or an API key
     /// (`mlxm_...`, what OpenAI SDKs send).
@@ -35,6 +35,18 @@ pub enum Credential<'a> {
         /// The request's path.
         path: &'a str,
     },
+}
+
+impl std::fmt::Debug for Credential<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Credential::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+            Credential::StreamTicket { path, .. } => {
+                write!(f, "StreamTicket {{ ticket: <redacted>, path: {path:?} }}")
+            }
+        }
+    }
 }
 
 /// Turns a credential into a [`Principal`] for an approved user, or an error

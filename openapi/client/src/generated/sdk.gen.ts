@@ -858,7 +858,7 @@ export const createApiKey = <ThrowOnError extends boolean = false>(options: Opti
  * Revoke an API key
  *
  * Action: `keys.own` for the caller's own keys; with `keys.manage`
- * (admin), anyone's. With a login token. The key (and every stream ticket
+ * (admin), anyone's (either action lets the call in). With a login token. The key (and every stream ticket
  * it minted) stops working at its next request. Errors: 404
  * `key_not_found` (also for another user's key without `keys.manage`).
  *

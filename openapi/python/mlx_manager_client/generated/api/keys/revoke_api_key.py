@@ -116,7 +116,8 @@ def sync_detailed(
     """Revoke an API key
 
      Action: `keys.own` for the caller's own keys; with `keys.manage`
-    (admin), anyone's. With a login token. The key (and every stream ticket
+    (admin), anyone's (either action lets the call in). With a login token. The key (and every stream
+    ticket
     it minted) stops working at its next request. Errors: 404
     `key_not_found` (also for another user's key without `keys.manage`).
 
@@ -152,7 +153,8 @@ def sync(
     """Revoke an API key
 
      Action: `keys.own` for the caller's own keys; with `keys.manage`
-    (admin), anyone's. With a login token. The key (and every stream ticket
+    (admin), anyone's (either action lets the call in). With a login token. The key (and every stream
+    ticket
     it minted) stops working at its next request. Errors: 404
     `key_not_found` (also for another user's key without `keys.manage`).
 
@@ -183,7 +185,8 @@ async def asyncio_detailed(
     """Revoke an API key
 
      Action: `keys.own` for the caller's own keys; with `keys.manage`
-    (admin), anyone's. With a login token. The key (and every stream ticket
+    (admin), anyone's (either action lets the call in). With a login token. The key (and every stream
+    ticket
     it minted) stops working at its next request. Errors: 404
     `key_not_found` (also for another user's key without `keys.manage`).
 
@@ -217,7 +220,8 @@ async def asyncio(
     """Revoke an API key
 
      Action: `keys.own` for the caller's own keys; with `keys.manage`
-    (admin), anyone's. With a login token. The key (and every stream ticket
+    (admin), anyone's (either action lets the call in). With a login token. The key (and every stream
+    ticket
     it minted) stops working at its next request. Errors: 404
     `key_not_found` (also for another user's key without `keys.manage`).
 
