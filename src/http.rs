@@ -114,22 +114,33 @@ pub fn json_error(status: StatusCode, code: &str, detail: String) -> Response {
     resp
 }
 
-/// Logs method, path (never the query string, which may hold a stream ticket),
-/// status and duration of every request.
-pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, req: Request) -> Result<Response> {
+/// Gives every request its [`mlx_manager_sdk::RequestId`] (in its data and its
+/// answer's `X-Request-Id`) and a `request` span with the id, method and path
+/// (never the query string, which may hold a stream ticket), so that every log
+/// line of the request carries them; then logs its status and duration.
+pub async fn log_request<E: Endpoint>(ep: std::sync::Arc<E>, mut req: Request) -> Result<Response> {
+    use tracing::Instrument;
+    let client_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok());
+    let id = mlx_manager_sdk::RequestId::from_client(client_id);
+    req.set_data(id.clone());
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id.0, %method, %path);
     let start = Instant::now();
     let result = Box::pin(ep.call(req))
+        .instrument(span.clone())
         .await
         .map(IntoResponse::into_response);
-    let status = match &result {
-        Ok(resp) => resp.status(),
-        Err(err) => err.status(),
-    };
+    let mut resp = result.unwrap_or_else(|err| err.into_response());
     let elapsed_ms = start.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(%method, %path, status = status.as_u16(), elapsed_ms, "request");
-    result
+    span.in_scope(|| tracing::info!(status = resp.status().as_u16(), elapsed_ms, "request"));
+    if let Ok(value) = header::HeaderValue::from_str(&id.0) {
+        resp.headers_mut().insert("x-request-id", value);
+    }
+    Ok(resp)
 }
 
 /// The methods each route template answers, for `Allow` on 405.

@@ -226,6 +226,7 @@ async fn observe<P: PluginSet, E: Endpoint>(
     let slot = PrincipalSlot::default();
     req.set_data(slot.clone());
     let method = req.method().clone();
+    let request_id = req.data::<mlx_manager_sdk::RequestId>().cloned();
     let address = req
         .data::<mlx_manager_sdk::ClientAddress>()
         .map(|a| a.0.to_string())
@@ -243,6 +244,7 @@ async fn observe<P: PluginSet, E: Endpoint>(
     let operation_id = resp.data::<OperationId>().map(|o| o.0);
     let principal = slot.get();
     let record = RequestRecord {
+        request_id: request_id.as_ref().map(|r| r.0.as_str()),
         method: &method,
         route: operation_id
             .and_then(|id| routes.get(id))
@@ -323,8 +325,9 @@ impl<P: PluginSet> Application<P> {
             .data(state.clone())
             .data(boot.authenticator)
             .boxed();
-        let cors =
-            Cors::new().allow_origins(settings.server.cors_origins.iter().map(String::as_str));
+        let cors = Cors::new()
+            .allow_origins(settings.server.cors_origins.iter().map(String::as_str))
+            .expose_header("x-request-id");
         let hooked = plugins.clone();
         let app = P::attach(&plugins, routes)
             .with(BodyLimit(settings.server.body_limit_bytes))
@@ -337,7 +340,6 @@ impl<P: PluginSet> Application<P> {
                 let proxies = proxies.clone();
                 move |ep, req| crate::http::client_address(ep, req, proxies.clone())
             })
-            .around(log_request)
             .boxed();
 
         let addr = format!("{}:{}", settings.server.host, settings.server.port);
@@ -365,6 +367,7 @@ impl<P: PluginSet> Application<P> {
         let tracked = connections.clone();
         let app = app
             .around(move |ep, req| check_host(ep, req, hosts.clone()))
+            .around(log_request)
             .around(move |ep, req| crate::connections::track_requests(ep, req, tracked.clone()))
             .boxed();
         Ok(Self {

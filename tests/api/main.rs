@@ -18,6 +18,7 @@ mod models;
 mod probe_plugin;
 mod profiles;
 mod real_servers;
+mod request_ids;
 mod roles;
 mod server_env;
 mod server_program;

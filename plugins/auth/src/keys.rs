@@ -199,6 +199,7 @@ COMMIT TRANSACTION;";
 }
 
 /// The key with this id.
+#[tracing::instrument(name = "store", level = "debug", skip_all, fields(query = "api_key"))]
 pub async fn find(db: &Db, id: &str) -> Result<Option<KeyRow>, AuthError> {
     Ok(db.select(("api_key", id)).await?)
 }

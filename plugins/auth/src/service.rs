@@ -892,6 +892,15 @@ impl AuthService {
     }
 }
 
+fn credential_kind(credential: &Credential<'_>) -> &'static str {
+    match credential {
+        Credential::Bearer(b) if keys::looks_like_key(b) => "api_key",
+        Credential::Bearer(_) => "token",
+        Credential::ApiKey(_) => "api_key",
+        Credential::StreamTicket { .. } => "ticket",
+    }
+}
+
 /// Control, format (invisible, direction-changing) and line or paragraph
 /// separator characters: not "printable" in a key's name.
 fn unprintable(c: char) -> bool {
@@ -908,6 +917,8 @@ fn digest(ticket: &str) -> String {
 }
 
 impl AuthService {
+    /// A span with the credential's kind only: never the credential.
+    #[tracing::instrument(name = "authenticate", level = "debug", skip_all, fields(kind = credential_kind(&credential)))]
     async fn authenticate_credential(
         &self,
         credential: Credential<'_>,

@@ -79,6 +79,12 @@ pub async fn create(
 
 /// The user `id` and the session `jti`: one round trip for every request
 /// authenticated by a token.
+#[tracing::instrument(
+    name = "store",
+    level = "debug",
+    skip_all,
+    fields(query = "session_with_user")
+)]
 pub async fn find_with_user(
     db: &Db,
     id: &str,

@@ -252,6 +252,12 @@ COMMIT TRANSACTION;"
 }
 
 /// The user with this (normalised) email.
+#[tracing::instrument(
+    name = "store",
+    level = "debug",
+    skip_all,
+    fields(query = "user_by_email")
+)]
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, AuthError> {
     let mut r = db
         .query("SELECT * FROM user WHERE email = $email LIMIT 1")
@@ -261,6 +267,7 @@ pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, Au
 }
 
 /// The user with this id.
+#[tracing::instrument(name = "store", level = "debug", skip_all, fields(query = "user"))]
 pub async fn find(db: &Db, id: &str) -> Result<Option<UserRow>, AuthError> {
     Ok(db.select(("user", id)).await?)
 }

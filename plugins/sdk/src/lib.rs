@@ -33,7 +33,7 @@ pub use access::{
 pub use error::{ApiError, ErrorBody};
 pub use events::{Actor, ActorVia, Event, EventAction, EventBus, Outcome, Target};
 pub use payload::JsonBody;
-pub use plugin::{Migration, Plugin, PluginContext, PluginError, RequestRecord};
+pub use plugin::{Migration, Plugin, PluginContext, PluginError, RequestId, RequestRecord};
 pub use security::{
     ApiKeyHeader, Auth, Authenticator, AuthenticatorHandle, BearerToken, ClientAddress, Credential,
     OAuth2Password, PrincipalSlot, REVALIDATE_EVERY, Scopes, StreamAuth, StreamTicket, TOKEN_URL,

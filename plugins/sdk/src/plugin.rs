@@ -123,6 +123,8 @@ impl PluginContext {
 /// One answered request, as the request hook sees it after the call.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestRecord<'a> {
+    /// The request's id (what its `X-Request-Id` answer header says).
+    pub request_id: Option<&'a str>,
     /// The HTTP method.
     pub method: &'a poem::http::Method,
     /// The route template of the operation (`/api/profiles/{id}`), never the raw
@@ -138,6 +140,31 @@ pub struct RequestRecord<'a> {
     pub address: Option<&'a str>,
     /// Time spent answering.
     pub elapsed: Duration,
+}
+
+/// The request's id, in every request's data and in its answer's
+/// `X-Request-Id`: the client's `X-Request-Id` when it is 1 to 64 characters
+/// of `[A-Za-z0-9._-]`, else a new one. Every log line of the request carries
+/// it (the core's `request` span).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// The longest id taken from a client.
+    pub const MAX_LEN: usize = 64;
+
+    /// The client's id when it is well formed, else a new random one.
+    pub fn from_client(value: Option<&str>) -> Self {
+        let ok = |v: &&str| {
+            (1..=Self::MAX_LEN).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        };
+        match value.filter(ok) {
+            Some(v) => Self(v.to_owned()),
+            None => Self(uuid::Uuid::new_v4().simple().to_string()),
+        }
+    }
 }
 
 /// A plugin: a crate composed into the server at compile time.
