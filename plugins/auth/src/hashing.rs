@@ -1,21 +1,57 @@
 //! Argon2id password hashing off the async workers: each hash runs on the blocking
 //! pool behind a semaphore sized to the CPU count, so a login flood neither stalls
-//! other requests nor grows memory (19 MiB per hash) without bound.
+//! other requests nor grows memory (19 MiB per hash) without bound. The working
+//! memory of a hash is reused (one buffer per hash in flight): a fresh 19 MiB
+//! allocation per login left glibc's per-thread arenas holding hundreds of MB.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
-    password_hash::{SaltString, rand_core::OsRng},
+    Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::{Output, ParamsString, SaltString, rand_core::OsRng},
 };
 use tokio::sync::Semaphore;
 
 use crate::{config::Argon2Config, error::AuthError, input::Password};
 
+/// Argon2 working memory kept for the next hash: at most one buffer per hash
+/// that may run at once.
+struct Blocks {
+    free: Mutex<Vec<Vec<Block>>>,
+    keep: usize,
+}
+
+impl Blocks {
+    /// Run `work` with `count` blocks of memory (reused when a buffer of that
+    /// size is free; the algorithm overwrites every block before reading it).
+    fn with<T>(&self, count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        let reused = {
+            let mut free = self
+                .free
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            free.iter()
+                .position(|b| b.len() == count)
+                .map(|i| free.swap_remove(i))
+        };
+        let mut buffer = reused.unwrap_or_else(|| vec![Block::default(); count]);
+        let result = work(&mut buffer);
+        let mut free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if free.len() < self.keep {
+            free.push(buffer);
+        }
+        result
+    }
+}
+
 /// Hashes and verifies passwords with bounded concurrency.
 #[derive(Clone)]
 pub struct Hasher {
     argon: Argon2<'static>,
+    blocks: Arc<Blocks>,
     permits: Arc<Semaphore>,
     limit: usize,
     /// A hash of a random password, verified for unknown emails so that a login
@@ -40,10 +76,15 @@ impl Hasher {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
+        let blocks = Arc::new(Blocks {
+            free: Mutex::new(Vec::new()),
+            keep: concurrency,
+        });
         let dummy_password = uuid::Uuid::new_v4().to_string();
-        let dummy = hash_blocking(&argon, &dummy_password)?.into();
+        let dummy = hash_blocking(&argon, &blocks, &dummy_password)?.into();
         Ok(Self {
             argon,
+            blocks,
             permits: Arc::new(Semaphore::new(concurrency)),
             limit: concurrency,
             dummy,
@@ -52,9 +93,10 @@ impl Hasher {
 
     /// Hash `password` into a PHC string.
     pub async fn hash(&self, password: &Password) -> Result<String, AuthError> {
-        let argon = self.argon.clone();
+        let (argon, blocks) = (self.argon.clone(), self.blocks.clone());
         let password = password.expose().to_owned();
-        self.run(move || hash_blocking(&argon, &password)).await?
+        self.run(move || hash_blocking(&argon, &blocks, &password))
+            .await?
     }
 
     /// Whether `password` matches `phc`. With `None` (an unknown account) a dummy
@@ -63,13 +105,9 @@ impl Hasher {
         let known = phc.is_some();
         let phc = phc.map_or_else(|| self.dummy.to_string(), str::to_owned);
         let password = password.to_owned();
-        let argon = self.argon.clone();
+        let blocks = self.blocks.clone();
         let matches = self
-            .run(move || {
-                PasswordHash::new(&phc)
-                    .map(|h| argon.verify_password(password.as_bytes(), &h).is_ok())
-                    .unwrap_or(false)
-            })
+            .run(move || verify_blocking(&blocks, &password, &phc))
             .await?;
         Ok(known && matches)
     }
@@ -100,12 +138,75 @@ impl Hasher {
     }
 }
 
-fn hash_blocking(argon: &Argon2<'_>, password: &str) -> Result<String, AuthError> {
+/// A PHC string for `password` with a new salt, as `PasswordHasher` makes it,
+/// computed in reused memory.
+fn hash_blocking(argon: &Argon2<'_>, blocks: &Blocks, password: &str) -> Result<String, AuthError> {
+    let failed =
+        |e: argon2::password_hash::Error| AuthError::Internal(format!("hashing failed: {e}"));
     let salt = SaltString::generate(&mut OsRng);
-    argon
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| AuthError::Internal(format!("hashing failed: {e}")))
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf).map_err(failed)?;
+    let params = argon.params();
+    let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let output = blocks
+        .with(params.block_count(), |memory| {
+            Output::init_with(len, |out| {
+                Ok(argon.hash_password_into_with_memory(
+                    password.as_bytes(),
+                    salt_bytes,
+                    out,
+                    memory,
+                )?)
+            })
+        })
+        .map_err(failed)?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches the PHC string `phc`, with the algorithm,
+/// version and parameters the string names (as `PasswordVerifier` does), in
+/// reused memory; the outputs are compared in constant time (`Output`'s `==`).
+fn verify_blocking(blocks: &Blocks, password: &str, phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let computed = blocks.with(params.block_count(), |memory| {
+        Output::init_with(expected.len(), |out| {
+            Ok(argon.hash_password_into_with_memory(
+                password.as_bytes(),
+                salt_bytes,
+                out,
+                memory,
+            )?)
+        })
+    });
+    computed.is_ok_and(|c| c == expected)
 }
 
 #[cfg(test)]
@@ -128,6 +229,79 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{phc}");
         assert!(h.verify("correct horse", Some(&phc)).await.expect("verify"));
         assert!(!h.verify("wrong horse", Some(&phc)).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn pooled_hashes_and_the_crates_own_agree_both_ways() {
+        use argon2::{PasswordHasher as _, PasswordVerifier as _};
+        let config = fast();
+        let h = Hasher::new(&config, 2).expect("hasher");
+        let params = Params::new(
+            config.memory_kib,
+            config.iterations,
+            config.parallelism,
+            None,
+        )
+        .expect("params");
+        let reference = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        // Ours verified by the crate.
+        let ours = h
+            .hash(&Password::parse("pooled password".into()).expect("ok"))
+            .await
+            .expect("hash");
+        let parsed = PasswordHash::new(&ours).expect("phc");
+        assert!(
+            reference
+                .verify_password(b"pooled password", &parsed)
+                .is_ok()
+        );
+        assert!(
+            reference
+                .verify_password(b"other password", &parsed)
+                .is_err()
+        );
+        // The crate's verified by ours, also with other parameters than ours
+        // (an older hash, different memory): a buffer of its own size.
+        for (m, t) in [(64, 1), (256, 3)] {
+            let p = Params::new(m, t, 1, None).expect("params");
+            let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
+                .hash_password(b"their password", &SaltString::generate(&mut OsRng))
+                .expect("hash")
+                .to_string();
+            assert!(
+                h.verify("their password", Some(&theirs))
+                    .await
+                    .expect("verify")
+            );
+            assert!(
+                !h.verify("their passworD", Some(&theirs))
+                    .await
+                    .expect("verify")
+            );
+        }
+        // Many hashes in a row reuse the memory and stay right.
+        for i in 0..20 {
+            let pw = format!("password number {i}");
+            let phc = h
+                .hash(&Password::parse(pw.clone()).expect("ok"))
+                .await
+                .expect("hash");
+            assert!(h.verify(&pw, Some(&phc)).await.expect("verify"));
+            assert!(!h.verify("not it at all", Some(&phc)).await.expect("verify"));
+        }
+        // Malformed or foreign strings never verify.
+        for bad in [
+            "",
+            "$argon2id$",
+            "not a hash",
+            "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$",
+        ] {
+            assert!(!h.verify("x", Some(bad)).await.expect("verify"), "{bad:?}");
+        }
+        assert!(
+            h.blocks.free.lock().expect("lock").len() <= 2,
+            "at most one buffer per permit"
+        );
     }
 
     #[tokio::test]
