@@ -110,11 +110,17 @@ impl Connections {
         (self.limits.exempt_loopback && ip.is_loopback()) || self.limits.trusted.trusts(&ip)
     }
 
+    /// The peer's address, IPv4-mapped IPv6 (`::ffff:a.b.c.d`, what a
+    /// dual-stack `::` listener sees) written as IPv4.
+    fn ip_of(peer: &SocketAddr) -> IpAddr {
+        peer.ip().to_canonical()
+    }
+
     /// Register a new connection from `peer`, or `None` when that peer holds
     /// its share already.
     fn admit(&self, peer: SocketAddr) -> Option<Arc<ConnState>> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let ip = peer.ip();
+        let ip = Self::ip_of(&peer);
         let count = open.per_peer.get(&ip).copied().unwrap_or(0);
         if self.limits.per_peer > 0 && count >= self.limits.per_peer && !self.exempt(ip) {
             return None;
@@ -131,10 +137,18 @@ impl Connections {
         Some(state)
     }
 
-    fn release(&self, peer: SocketAddr) {
+    fn release(&self, peer: SocketAddr, state: &Arc<ConnState>) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.by_address.remove(&peer);
-        let ip = peer.ip();
+        // Only this connection's entry: a new one from the same address and
+        // port may be admitted before the old one is dropped.
+        if open
+            .by_address
+            .get(&peer)
+            .is_some_and(|s| Arc::ptr_eq(s, state))
+        {
+            open.by_address.remove(&peer);
+        }
+        let ip = Self::ip_of(&peer);
         if let Some(count) = open.per_peer.get_mut(&ip) {
             *count -= 1;
             if *count == 0 {
@@ -266,7 +280,7 @@ impl<T> LimitedIo<T> {
 impl<T> Drop for LimitedIo<T> {
     fn drop(&mut self) {
         if let Some(t) = &self.tracked {
-            t.connections.release(t.peer);
+            t.connections.release(t.peer, &t.state);
         }
     }
 }
@@ -380,6 +394,9 @@ impl Drop for Busy {
             .idle_since
             .store(self.connections.now_ms(), Ordering::Release);
         if self.state.busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // A byte read while another stream of the connection was starting
+            // must not leave a header timer running.
+            self.state.request_started.store(0, Ordering::Release);
             self.state.reader.wake();
         }
     }
@@ -435,7 +452,10 @@ pub async fn track_requests<E: Endpoint>(
             .map(IntoResponse::into_response);
     };
     let busy = Busy::new(state, connections);
-    let resp = Box::pin(ep.call(req)).await?.into_response();
+    let resp = match Box::pin(ep.call(req)).await {
+        Ok(resp) => resp.into_response(),
+        Err(err) => err.into_response(),
+    };
     let (parts, body) = resp.into_parts();
     let body = BusyBody {
         inner: body.into(),
@@ -557,10 +577,21 @@ mod tests {
         assert!(connections.admit(local2).is_some());
         assert!(connections.admit(proxy).is_some());
         assert!(connections.admit(proxy2).is_some());
-        assert!(connections.admit(other).is_some());
+        let first = connections.admit(other).expect("first");
         assert!(connections.admit(other2).is_none());
-        connections.release(other);
+        connections.release(other, &first);
         assert!(connections.admit(other2).is_some());
+        // An IPv4 peer seen through a dual-stack listener is the same peer.
+        let mapped: SocketAddr = "[::ffff:192.0.2.1]:1002".parse().unwrap();
+        assert!(
+            connections.admit(mapped).is_none(),
+            "::ffff:192.0.2.1 is 192.0.2.1"
+        );
+        let mapped_local: SocketAddr = "[::ffff:127.0.0.1]:1003".parse().unwrap();
+        assert!(
+            connections.admit(mapped_local).is_some(),
+            "mapped loopback is loopback"
+        );
     }
 
     #[tokio::test]

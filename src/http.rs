@@ -389,7 +389,7 @@ pub async fn client_address<E: Endpoint>(
     let peer = req
         .remote_addr()
         .as_socket_addr()
-        .map(|a| a.ip())
+        .map(|a| a.ip().to_canonical())
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let forwarded = req
         .headers()

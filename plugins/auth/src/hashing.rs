@@ -14,38 +14,51 @@ use tokio::sync::Semaphore;
 
 use crate::{config::Argon2Config, error::AuthError, input::Password};
 
-/// Argon2 working memory kept for the next hash: at most one buffer per hash
-/// that may run at once.
+/// Argon2 working memory of the configured size kept for the next hash: at
+/// most one buffer per hash that may run at once. Hashes of other parameters
+/// (older ones) get memory of their own, dropped afterwards.
 struct Blocks {
     free: Mutex<Vec<Vec<Block>>>,
     keep: usize,
+    size: usize,
 }
 
 impl Blocks {
-    /// Run `work` with `count` blocks of memory (reused when a buffer of that
-    /// size is free; the algorithm overwrites every block before reading it).
+    /// Run `work` with `count` blocks of memory (reused when `count` is the
+    /// configured size and a buffer is free; the algorithm writes every block
+    /// before it reads it, so a reused buffer cannot change a result).
     fn with<T>(&self, count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
-        let reused = {
+        let pooled = count == self.size;
+        let reused = if pooled {
+            self.free
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pop()
+        } else {
+            None
+        };
+        let mut buffer = reused.unwrap_or_else(|| vec![Block::default(); count]);
+        let result = work(&mut buffer);
+        if pooled {
             let mut free = self
                 .free
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            free.iter()
-                .position(|b| b.len() == count)
-                .map(|i| free.swap_remove(i))
-        };
-        let mut buffer = reused.unwrap_or_else(|| vec![Block::default(); count]);
-        let result = work(&mut buffer);
-        let mut free = self
-            .free
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if free.len() < self.keep {
-            free.push(buffer);
+            if free.len() < self.keep {
+                free.push(buffer);
+            }
         }
         result
     }
 }
+
+/// The largest parameters a stored hash may ask for (1 GiB, 32 passes, 16
+/// lanes): far above any configuration, so older hashes keep verifying, and
+/// low enough that a tampered one cannot exhaust memory or hold a permit for
+/// ever.
+const MAX_VERIFY_M_KIB: u32 = 1024 * 1024;
+const MAX_VERIFY_T: u32 = 32;
+const MAX_VERIFY_P: u32 = 16;
 
 /// Hashes and verifies passwords with bounded concurrency.
 #[derive(Clone)]
@@ -79,6 +92,7 @@ impl Hasher {
         let blocks = Arc::new(Blocks {
             free: Mutex::new(Vec::new()),
             keep: concurrency,
+            size: argon.params().block_count(),
         });
         let dummy_password = uuid::Uuid::new_v4().to_string();
         let dummy = hash_blocking(&argon, &blocks, &dummy_password)?.into();
@@ -191,6 +205,15 @@ fn verify_blocking(blocks: &Blocks, password: &str, phc: &str) -> bool {
     let Ok(params) = Params::try_from(&hash) else {
         return false;
     };
+    if params.m_cost() > MAX_VERIFY_M_KIB
+        || params.t_cost() > MAX_VERIFY_T
+        || params.p_cost() > MAX_VERIFY_P
+    {
+        tracing::warn!(
+            "a stored password hash asks for more than 1 GiB, 32 passes or 16 lanes; refused"
+        );
+        return false;
+    }
     let mut salt_buf = [0u8; 64];
     let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
         return false;
@@ -295,6 +318,8 @@ mod tests {
             "$argon2id$",
             "not a hash",
             "$argon2id$v=19$m=64,t=1,p=1$c2FsdA$",
+            // A tampered hash asking for 4 TiB is refused, not allocated.
+            "$argon2id$v=19$m=4294967295,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY",
         ] {
             assert!(!h.verify("x", Some(bad)).await.expect("verify"), "{bad:?}");
         }
