@@ -12,8 +12,9 @@
 # free loopback port, started with `env -i`: nothing of the caller's
 # environment but PATH=/usr/bin:/bin, HOME (a temp dir) and these settings: an
 # in-memory store; data dir, Hub cache and login-service dir in the temp dir;
-# the Hub offline (nothing leaves the machine: search and downloads answer
-# their documented 503); cheap Argon2; login throttling off where the binary
+# the Hub is fake_hub.py on another loopback port (every repository exists
+# there, so searches and downloads reach their success paths, and nothing
+# leaves the machine); cheap Argon2; login throttling off where the binary
 # has it (the run registers and logs in far beyond its budget); the fake model
 # server ($FAKE_MODEL_SERVER, default: next to the binary) as the model-server
 # program; /bin/true as systemctl and launchctl (no service manager is
@@ -103,8 +104,10 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/mlx-manager-fuzz.XXXXXX")"
 reports="${SCHEMATHESIS_REPORT_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/mlx-manager-schemathesis.XXXXXX")}"
 mkdir -p "$reports" "$work/data" "$work/hub" "$work/services"
 server_pid=""
+hub_pid=""
 cleanup() {
   status=$?
+  if [ -n "$hub_pid" ]; then kill -TERM "$hub_pid" 2>/dev/null || true; fi
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill -TERM "$server_pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -135,6 +138,13 @@ done
 
 port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
+hub_port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$py" "$here/fake_hub.py" "$hub_port" </dev/null >"$work/hub.log" 2>&1 &
+hub_pid=$!
+for _ in $(seq 100); do
+  curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$hub_port/api/models" 2>/dev/null && break
+  sleep 0.1
+done
 
 settings=(
   PATH=/usr/bin:/bin
@@ -144,7 +154,7 @@ settings=(
   MLX_MANAGER_SERVER__PORT="$port"
   MLX_MANAGER_PATHS__DATA_DIR="$work/data"
   MLX_MANAGER_PATHS__HF_CACHE="$work/hub"
-  MLX_MANAGER_HUB__OFFLINE=true
+  MLX_MANAGER_HUB__ENDPOINT="http://127.0.0.1:$hub_port"
   MLX_MANAGER_PLUGINS__AUTH__ARGON2__MEMORY_KIB=1024
   MLX_MANAGER_PLUGINS__AUTH__ARGON2__ITERATIONS=1
   MLX_MANAGER_SERVERS__PROGRAM="$fake"
