@@ -630,3 +630,19 @@ pub async fn wait_ready(http: &reqwest::Client, base: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Kill a manager started with piped output and return all it wrote (stdout,
+/// then stderr).
+pub async fn kill_and_read_log(manager: &mut tokio::process::Child) -> String {
+    use tokio::io::AsyncReadExt;
+    let _ = manager.start_kill();
+    let _ = manager.wait().await;
+    let mut log = String::new();
+    if let Some(mut out) = manager.stdout.take() {
+        let _ = out.read_to_string(&mut log).await;
+    }
+    if let Some(mut err) = manager.stderr.take() {
+        let _ = err.read_to_string(&mut log).await;
+    }
+    log
+}

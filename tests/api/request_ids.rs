@@ -60,7 +60,6 @@ async fn every_answer_carries_the_clients_id_or_a_new_one() {
 
 #[tokio::test]
 async fn the_log_lines_of_a_request_carry_its_id() {
-    use tokio::io::AsyncReadExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let mut manager = serve_command(
@@ -119,15 +118,7 @@ async fn the_log_lines_of_a_request_carry_its_id() {
         .await
         .expect("refused request");
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let _ = manager.start_kill();
-    let _ = manager.wait().await;
-    let mut log = String::new();
-    if let Some(mut out) = manager.stdout.take() {
-        let _ = out.read_to_string(&mut log).await;
-    }
-    if let Some(mut err) = manager.stderr.take() {
-        let _ = err.read_to_string(&mut log).await;
-    }
+    let log = crate::helpers::kill_and_read_log(&mut manager).await;
     let lines: Vec<serde_json::Value> = log
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

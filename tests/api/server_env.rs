@@ -97,7 +97,6 @@ async fn a_model_server_never_sees_the_managers_secrets() {
 
 #[tokio::test]
 async fn no_secret_reaches_the_log_even_at_debug_level() {
-    use tokio::io::AsyncReadExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let jwt_secret = "jwt-secret-for-the-log-scenario-0123456789";
@@ -198,15 +197,7 @@ async fn no_secret_reaches_the_log_even_at_debug_level() {
         .json(&json!({"current_password": "not-it-either", "new_password": "next-secret-pw-2"}))
         .send()
         .await;
-    let _ = manager.start_kill();
-    let _ = manager.wait().await;
-    let mut log = String::new();
-    if let Some(mut out) = manager.stdout.take() {
-        let _ = out.read_to_string(&mut log).await;
-    }
-    if let Some(mut err) = manager.stderr.take() {
-        let _ = err.read_to_string(&mut log).await;
-    }
+    let log = crate::helpers::kill_and_read_log(&mut manager).await;
     assert!(
         log.contains("request"),
         "the log was captured: {} bytes",
