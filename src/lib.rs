@@ -21,7 +21,10 @@
 //!   the local model library. Domain code, no HTTP types.
 //! - [`plugins`]: the composition root: plugin sets of up to eight crates
 //!   (`plugins/*`); the contract they implement is `mlx_manager_sdk`.
-//! - [`http`]: body limit, JSON errors for the framework's own failures, request logs.
+//! - [`http`]: body limit, JSON errors for the framework's own failures, request
+//!   ids and the request span, security headers, the host allow-list.
+//! - [`connections`]: the per-peer connection cap and the header-read and idle
+//!   timeouts.
 
 pub mod actions;
 pub mod api;
