@@ -161,7 +161,6 @@ log "GET /health while 64 connections log in (RSS sampled)"
 wrk -t2 -c64 -d"$((seconds + 2))s" -s "$work/login.lua" "$base/api/auth/login" >>"$work/wrk.log" &
 flood=$!
 sleep 1
-peak=0
 ( while kill -0 "$flood" 2>/dev/null; do rss_mb; echo; sleep 0.1; done ) >"$work/rss.txt" &
 sampler=$!
 read -r _ health_p99_flood <<<"$(wrk_run -c8 -d"${seconds}s" "$base/health")"

@@ -646,3 +646,29 @@ pub async fn kill_and_read_log(manager: &mut tokio::process::Child) -> String {
     }
     log
 }
+
+/// Register the first account (the admin) on a manager started by a test and
+/// log it in; panics unless both succeed. Returns the access token.
+pub async fn first_admin_token(
+    http: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> String {
+    let resp = http
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(resp.status(), StatusCode::CREATED, "register {email}");
+    let resp = http
+        .post(format!("{base}/api/auth/login"))
+        .form(&[("username", email), ("password", password)])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(resp.status(), StatusCode::OK, "login {email}");
+    let body: Value = resp.json().await.expect("token");
+    body["access_token"].as_str().expect("token").to_owned()
+}

@@ -38,6 +38,34 @@ async fn get_with_header(app: &TestApp, key: &str, path: &str) -> reqwest::Respo
         .expect("request")
 }
 
+/// `DELETE /api/auth/keys/{id}` as `token`.
+async fn revoke_key(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
+    app.send_as(token, Method::DELETE, &format!("/api/auth/keys/{id}"), None)
+        .await
+}
+
+/// `PUT /api/auth/users/{id}` with `body` as `admin`.
+async fn update_user(app: &TestApp, admin: &str, id: &str, body: Value) -> reqwest::Response {
+    app.send_as(
+        admin,
+        Method::PUT,
+        &format!("/api/auth/users/{id}"),
+        Some(body),
+    )
+    .await
+}
+
+/// `DELETE /api/auth/users/{id}` as `admin`.
+async fn delete_user(app: &TestApp, admin: &str, id: &str) -> reqwest::Response {
+    app.send_as(
+        admin,
+        Method::DELETE,
+        &format!("/api/auth/users/{id}"),
+        None,
+    )
+    .await
+}
+
 fn secret(created: &Value) -> String {
     created["key"].as_str().expect("key").to_owned()
 }
@@ -82,26 +110,12 @@ async fn a_key_is_shown_once_stored_as_a_digest_and_works_as_bearer_and_as_x_api
     }
 
     // Revoked, it is 401 at its next request.
-    let resp = app
-        .send_as(
-            &admin,
-            Method::DELETE,
-            &format!("/api/auth/keys/{id}"),
-            None,
-        )
-        .await;
+    let resp = revoke_key(&app, &admin, id).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let resp = app.get_as(&key, "/api/auth/me").await;
     assert!(resp.headers().contains_key("www-authenticate"));
     assert_error(resp, StatusCode::UNAUTHORIZED, "invalid_api_key", None).await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::DELETE,
-            &format!("/api/auth/keys/{id}"),
-            None,
-        )
-        .await;
+    let resp = revoke_key(&app, &admin, id).await;
     assert_error(resp, StatusCode::NOT_FOUND, "key_not_found", None).await;
 }
 
@@ -201,14 +215,7 @@ async fn a_key_acts_with_at_most_its_owners_role_narrowed_by_its_actions() {
     assert_eq!(resp.status(), StatusCode::CREATED);
 
     // Demoting the owner limits the key at its next request.
-    let resp = app
-        .send_as(
-            &admin,
-            Method::PUT,
-            &format!("/api/auth/users/{bob}"),
-            Some(json!({"role": "viewer"})),
-        )
-        .await;
+    let resp = update_user(&app, &admin, &bob, json!({"role": "viewer"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body = json!({"name": "p2", "model_path": "org/model"});
     let resp = app
@@ -221,25 +228,11 @@ async fn a_key_acts_with_at_most_its_owners_role_narrowed_by_its_actions() {
     );
 
     // Disabling the owner stops the key; deleting the owner kills it.
-    let resp = app
-        .send_as(
-            &admin,
-            Method::PUT,
-            &format!("/api/auth/users/{bob}"),
-            Some(json!({"status": "disabled"})),
-        )
-        .await;
+    let resp = update_user(&app, &admin, &bob, json!({"status": "disabled"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let resp = app.get_as(&full, "/api/profiles").await;
     assert_error(resp, StatusCode::UNAUTHORIZED, "account_inactive", None).await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::DELETE,
-            &format!("/api/auth/users/{bob}"),
-            None,
-        )
-        .await;
+    let resp = delete_user(&app, &admin, &bob).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let resp = app.get_as(&full, "/api/profiles").await;
     assert_error(resp, StatusCode::UNAUTHORIZED, "invalid_api_key", None).await;
@@ -471,14 +464,7 @@ async fn another_users_key_is_404_unless_the_caller_manages_keys() {
     let (_, carol) = app.approved_user(&admin, "carol@example.com").await;
     let created = new_key(&app, &bob_token, "bob's", json!({})).await;
     let id = created["id"].as_str().expect("id");
-    let resp = app
-        .send_as(
-            &carol,
-            Method::DELETE,
-            &format!("/api/auth/keys/{id}"),
-            None,
-        )
-        .await;
+    let resp = revoke_key(&app, &carol, id).await;
     assert_error(resp, StatusCode::NOT_FOUND, "key_not_found", None).await;
     assert_eq!(
         app.get_as(&secret(&created), "/api/auth/me").await.status(),
@@ -497,14 +483,7 @@ async fn another_users_key_is_404_unless_the_caller_manages_keys() {
     assert_eq!(listed[0]["id"], created["id"]);
     let resp = app.get_as(&admin, "/api/auth/users/nobody/keys").await;
     assert_error(resp, StatusCode::NOT_FOUND, "user_not_found", None).await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::DELETE,
-            &format!("/api/auth/keys/{id}"),
-            None,
-        )
-        .await;
+    let resp = revoke_key(&app, &admin, id).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let resp = app.get_as(&secret(&created), "/api/auth/me").await;
     assert_error(resp, StatusCode::UNAUTHORIZED, "invalid_api_key", None).await;
@@ -636,14 +615,7 @@ async fn a_ticket_minted_by_a_key_carries_its_limits_and_dies_with_it() {
     let created = new_key(&app, &admin, "wide", json!({})).await;
     let wide = secret(&created);
     let ticket = app.ticket(&wide, "/api/audit/events/stream").await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::DELETE,
-            &format!("/api/auth/keys/{}", created["id"].as_str().expect("id")),
-            None,
-        )
-        .await;
+    let resp = revoke_key(&app, &admin, created["id"].as_str().expect("id")).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let resp = app
         .get(&format!("/api/audit/events/stream?ticket={ticket}"))
@@ -684,14 +656,7 @@ async fn no_request_that_starts_after_a_keys_revocation_succeeds() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::DELETE,
-            &format!("/api/auth/keys/{id}"),
-            None,
-        )
-        .await;
+    let resp = revoke_key(&app, &admin, &id).await;
     let revoked = Instant::now();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -757,38 +722,17 @@ async fn open_streams_end_when_their_session_key_or_account_is_revoked() {
         .expect("stream");
     assert_eq!(resp.status(), StatusCode::OK);
     let mut by_key = crate::helpers::Sse::from_response(resp);
-    let resp = app
-        .send_as(
-            &admin,
-            Method::DELETE,
-            &format!("/api/auth/keys/{}", created["id"].as_str().expect("id")),
-            None,
-        )
-        .await;
+    let resp = revoke_key(&app, &admin, created["id"].as_str().expect("id")).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(ended(&mut by_key, within).await, "the key's stream ends");
 
     // An account disabled: its ticket-opened stream ends too.
     let (bob, bob_token) = app.approved_user(&admin, "bob@example.com").await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::PUT,
-            &format!("/api/auth/users/{bob}"),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
+    let resp = update_user(&app, &admin, &bob, json!({"role": "admin"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let ticket = app.ticket(&bob_token, stream).await;
     let mut by_ticket = app.events(None, &format!("{stream}?ticket={ticket}")).await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::PUT,
-            &format!("/api/auth/users/{bob}"),
-            Some(json!({"status": "disabled"})),
-        )
-        .await;
+    let resp = update_user(&app, &admin, &bob, json!({"status": "disabled"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(
         ended(&mut by_ticket, within).await,
@@ -797,25 +741,11 @@ async fn open_streams_end_when_their_session_key_or_account_is_revoked() {
 
     // An account deleted: the stream of its key ends.
     let (carol, carol_token) = app.approved_user(&admin, "carol@example.com").await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::PUT,
-            &format!("/api/auth/users/{carol}"),
-            Some(json!({"role": "admin"})),
-        )
-        .await;
+    let resp = update_user(&app, &admin, &carol, json!({"role": "admin"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let carol_key = secret(&new_key(&app, &carol_token, "carol's", json!({})).await);
     let mut by_carol = app.events(Some(&carol_key), stream).await;
-    let resp = app
-        .send_as(
-            &admin,
-            Method::DELETE,
-            &format!("/api/auth/users/{carol}"),
-            None,
-        )
-        .await;
+    let resp = delete_user(&app, &admin, &carol).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(
         ended(&mut by_carol, within).await,

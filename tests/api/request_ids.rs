@@ -78,27 +78,11 @@ async fn the_log_lines_of_a_request_carry_its_id() {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     wait_ready(&http, &base).await;
-    // A viewer refused an action logs a line inside the request ("action
-    // refused") besides the request's own line.
-    let creds = json!({"email": "admin@example.com", "password": "log-scenario-pw-1"});
-    http.post(format!("{base}/api/auth/register"))
-        .json(&creds)
-        .send()
-        .await
-        .expect("register");
-    let token: serde_json::Value = http
-        .post(format!("{base}/api/auth/login"))
-        .form(&[
-            ("username", "admin@example.com"),
-            ("password", "log-scenario-pw-1"),
-        ])
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = token["access_token"].as_str().expect("token").to_owned();
+    // A request refused by its key's scope logs a line inside the request
+    // ("action refused by the key's scope") besides the request's own line.
+    let token =
+        crate::helpers::first_admin_token(&http, &base, "admin@example.com", "log-scenario-pw-1")
+            .await;
     let key: serde_json::Value = http
         .post(format!("{base}/api/auth/keys"))
         .bearer_auth(&token)

@@ -32,27 +32,13 @@ async fn a_model_server_never_sees_the_managers_secrets() {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     wait_ready(&http, &base).await;
-    let creds = json!({"email": "admin@example.com", "password": "correct horse battery"});
-    let resp = http
-        .post(format!("{base}/api/auth/register"))
-        .json(&creds)
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let token: Value = http
-        .post(format!("{base}/api/auth/login"))
-        .form(&[
-            ("username", "admin@example.com"),
-            ("password", "correct horse battery"),
-        ])
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("token");
-    let token = token["access_token"].as_str().expect("token").to_owned();
+    let token = crate::helpers::first_admin_token(
+        &http,
+        &base,
+        "admin@example.com",
+        "correct horse battery",
+    )
+    .await;
     let profile: Value = http
         .post(format!("{base}/api/profiles"))
         .bearer_auth(&token)
