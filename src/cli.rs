@@ -7,10 +7,13 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use mlx_manager_sdk::PluginError;
+
 use crate::{
-    config::{self, Config, LogFormat},
+    config::{self, Config, ConfigError, LogFormat},
     plugins::{DefaultPlugins, PluginSet},
-    startup::{self, Application},
+    startup::{self, Application, StartupError},
+    system::service::ServiceError,
 };
 
 /// mlx-manager: manage local LLM model servers behind an authenticated API.
@@ -98,23 +101,70 @@ pub async fn run() -> ExitCode {
     }
 }
 
-async fn execute(cli: Cli) -> Result<(), String> {
-    let load = || Config::load(cli.config.as_deref()).map_err(|e| e.to_string());
+/// Why a command failed; printed as `error: <sentence>` with exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The configuration cannot be loaded or is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store, a plugin or the listener failed at start-up.
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// Serving stopped with an error.
+    #[error("serving failed: {0}")]
+    Serve(std::io::Error),
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A plugin's command failed.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// No plugin has this command.
+    #[error("no plugin has the command `{0}`")]
+    UnknownCommand(String),
+    /// The login service could not be changed or read.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The manager's own service needs a config file that exists.
+    #[error(
+        "the service needs a config file; {} cannot be used ({source}); pass --config PATH",
+        path.display()
+    )]
+    NoConfigFile {
+        /// The path given (or the default).
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// This program's own path is unknown.
+    #[error("cannot find this program: {0}")]
+    NoExecutable(std::io::Error),
+    /// The effective configuration cannot be shown as TOML.
+    #[error("cannot show the configuration as TOML: {0}")]
+    Toml(String),
+}
+
+async fn execute(cli: Cli) -> Result<(), CliError> {
+    let load = || Config::load(cli.config.as_deref());
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let config = load()?;
             init_tracing(config.settings.server.log_format);
             raise_open_file_limit();
-            let app = Application::build(config)
-                .await
-                .map_err(|e| e.to_string())?;
-            app.run_until_stopped().await.map_err(|e| e.to_string())
+            let app = Application::build(config).await?;
+            app.run_until_stopped().await.map_err(CliError::Serve)
         }
         Command::Openapi { output } => {
             let spec = startup::openapi_json() + "\n";
             match output {
-                Some(path) => std::fs::write(&path, spec)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display())),
+                Some(path) => {
+                    std::fs::write(&path, spec).map_err(|source| CliError::Write { path, source })
+                }
                 None => {
                     print!("{spec}");
                     Ok(())
@@ -149,16 +199,15 @@ pub async fn run_plugin_command<P: PluginSet>(
     config: Option<PathBuf>,
     name: &str,
     matches: &clap::ArgMatches,
-) -> Result<(), String> {
-    let config = Config::load(config.as_deref()).map_err(|e| e.to_string())?;
-    let boot = startup::bootstrap::<P>(&config, true)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(), CliError> {
+    let config = Config::load(config.as_deref())?;
+    let clock = std::sync::Arc::new(mlx_manager_sdk::clock::SystemClock);
+    let boot = startup::bootstrap::<P>(&config, true, clock).await?;
     let result = P::run_command(&boot.plugins, name, matches).await;
     P::shutdown(&boot.plugins).await;
     match result {
-        Some(result) => result.map_err(|e| e.to_string()),
-        None => Err(format!("no plugin has the command `{name}`")),
+        Some(result) => Ok(result?),
+        None => Err(CliError::UnknownCommand(name.to_owned())),
     }
 }
 
@@ -166,31 +215,28 @@ async fn manager_service(
     config: &Config,
     config_path: &std::path::Path,
     command: ServiceCommand,
-) -> Result<(), String> {
-    let data_dir = startup::ensure_private_dir(&config.settings.paths.data_dir())
-        .map_err(|e| e.to_string())?;
+) -> Result<(), CliError> {
+    let data_dir = startup::ensure_private_dir(&config.settings.paths.data_dir())?;
     let services = crate::state::service_manager(&config.settings, &data_dir);
     let label = crate::system::service::MANAGER_LABEL;
     match command {
         ServiceCommand::Install => {
-            let config_path = std::fs::canonicalize(config_path).map_err(|e| {
-                format!(
-                    "the service needs a config file; {} cannot be used ({e}); pass --config PATH",
-                    config_path.display()
-                )
-            })?;
-            let exe =
-                std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+            let config_path =
+                std::fs::canonicalize(config_path).map_err(|source| CliError::NoConfigFile {
+                    path: config_path.to_path_buf(),
+                    source,
+                })?;
+            let exe = std::env::current_exe().map_err(CliError::NoExecutable)?;
             let spec = services.manager_spec(&exe, &config_path, &data_dir);
-            let path = services.install(&spec).await.map_err(|e| e.to_string())?;
+            let path = services.install(&spec).await?;
             println!("installed {} ({})", spec.label, path.display());
         }
         ServiceCommand::Uninstall => {
-            services.uninstall(label).await.map_err(|e| e.to_string())?;
+            services.uninstall(label).await?;
             println!("removed {label}");
         }
         ServiceCommand::Status => {
-            let s = services.status(label).await.map_err(|e| e.to_string())?;
+            let s = services.status(label).await?;
             let pid = s.pid.map(|p| format!(", pid {p}")).unwrap_or_default();
             println!(
                 "{label}: {}, {}{pid}",
@@ -208,14 +254,12 @@ async fn manager_service(
 
 /// The effective configuration as TOML, plugins and the whole permissions
 /// table included, secrets redacted.
-pub fn effective_config(config: &Config) -> Result<String, String> {
-    config
-        .check_plugin_names(&DefaultPlugins::names())
-        .map_err(|e| e.to_string())?;
-    let mut value = toml::Value::try_from(&config.settings).map_err(|e| e.to_string())?;
-    let plugins = DefaultPlugins::effective_config(config).map_err(|e| e.to_string())?;
-    let permissions =
-        startup::permissions::<DefaultPlugins>(&config.settings).map_err(|e| e.to_string())?;
+pub fn effective_config(config: &Config) -> Result<String, CliError> {
+    config.check_plugin_names(&DefaultPlugins::names())?;
+    let toml_error = |e: toml::ser::Error| CliError::Toml(e.to_string());
+    let mut value = toml::Value::try_from(&config.settings).map_err(toml_error)?;
+    let plugins = DefaultPlugins::effective_config(config)?;
+    let permissions = startup::permissions::<DefaultPlugins>(&config.settings)?;
     if let toml::Value::Table(root) = &mut value {
         let table = plugins
             .into_iter()
@@ -230,7 +274,7 @@ pub fn effective_config(config: &Config) -> Result<String, String> {
         root.insert("permissions".into(), toml::Value::Table(roles));
     }
     config::redact(&mut value);
-    toml::to_string_pretty(&value).map_err(|e| e.to_string())
+    toml::to_string_pretty(&value).map_err(toml_error)
 }
 
 /// Raise the soft limit of open files to the hard one: every connection, log

@@ -37,10 +37,10 @@ impl From<figment::Error> for ConfigError {
     }
 }
 
-/// The manager's own HTTP server.
+/// `[server]`: the manager's own HTTP server (address, TLS, limits).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ServerSettings {
+pub struct HttpSettings {
     /// Address to listen on.
     pub host: String,
     /// Port to listen on (0 picks a free one).
@@ -75,7 +75,7 @@ pub struct ServerSettings {
     pub idle_timeout: Duration,
 }
 
-impl Default for ServerSettings {
+impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             host: "127.0.0.1".into(),
@@ -183,10 +183,11 @@ impl PathSettings {
     }
 }
 
-/// How model servers are launched and supervised.
+/// `[servers]`: how model servers are launched and supervised (the command
+/// template, its environment, ports and timeouts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct LauncherSettings {
+pub struct ModelServerSettings {
     /// The server program: a name looked up on `PATH`, or a path.
     pub program: String,
     /// Its arguments. `{field}` is replaced by the profile's value; an argument that
@@ -215,7 +216,7 @@ pub struct LauncherSettings {
     pub health_timeout: Duration,
 }
 
-impl Default for LauncherSettings {
+impl Default for ModelServerSettings {
     fn default() -> Self {
         let args = [
             "launch",
@@ -351,13 +352,13 @@ impl Default for SystemSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// `[server]`: the manager's HTTP server.
-    pub server: ServerSettings,
+    pub server: HttpSettings,
     /// `[database]`: the store.
     pub database: DatabaseSettings,
     /// `[paths]`: data directory and hub cache.
     pub paths: PathSettings,
     /// `[servers]`: how model servers are launched.
-    pub servers: LauncherSettings,
+    pub servers: ModelServerSettings,
     /// `[hub]`: the Hugging Face Hub.
     pub hub: HubSettings,
     /// `[system]`: host information.

@@ -2,6 +2,7 @@
 //! framework's own errors, security headers (and `Allow` on 405), and one
 //! structured log line per request.
 
+use mlx_manager_sdk::{ErrorCode, codes};
 use std::time::Instant;
 
 use mlx_manager_sdk::ErrorBody;
@@ -76,16 +77,18 @@ pub async fn error_to_json(err: poem::Error) -> Response {
     let operation = err.data::<poem_openapi::OperationId>().copied();
     let status = err.status();
     let (code, detail) = match status {
-        StatusCode::UNAUTHORIZED => ("not_authenticated", "Not authenticated".to_owned()),
-        StatusCode::NOT_FOUND => ("not_found", "Not found".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "Method not allowed".to_owned()),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", err.to_string()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", err.to_string()),
+        StatusCode::UNAUTHORIZED => (codes::NOT_AUTHENTICATED, "Not authenticated".to_owned()),
+        StatusCode::NOT_FOUND => (codes::NOT_FOUND, "Not found".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            (codes::METHOD_NOT_ALLOWED, "Method not allowed".to_owned())
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => (codes::PAYLOAD_TOO_LARGE, err.to_string()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (codes::UNSUPPORTED_MEDIA_TYPE, err.to_string()),
         s if s.is_server_error() => {
             tracing::error!(error = %err, status = s.as_u16(), "request failed");
-            ("internal_error", "Internal server error".to_owned())
+            (codes::INTERNAL_ERROR, "Internal server error".to_owned())
         }
-        _ => ("bad_request", err.to_string()),
+        _ => (codes::BAD_REQUEST, err.to_string()),
     };
     let mut resp = json_error(status, code, detail);
     if let Some(operation) = operation {
@@ -95,10 +98,10 @@ pub async fn error_to_json(err: poem::Error) -> Response {
 }
 
 /// A JSON error response with the given status, code and sentence.
-pub fn json_error(status: StatusCode, code: &str, detail: String) -> Response {
+pub fn json_error(status: StatusCode, code: ErrorCode, detail: String) -> Response {
     let body = ErrorBody {
         detail,
-        code: code.to_owned(),
+        code: code.as_str().to_owned(),
     };
     let text = serde_json::to_string(&body).unwrap_or_default();
     let mut resp = Response::builder()
@@ -240,7 +243,7 @@ pub async fn security_headers<E: Endpoint>(
     Ok(resp)
 }
 
-/// The `Host` headers the server answers (see `ServerSettings::allowed_hosts`).
+/// The `Host` headers the server answers (see `HttpSettings::allowed_hosts`).
 #[derive(Debug, Clone)]
 pub struct HostAllowList {
     any: bool,
@@ -327,7 +330,7 @@ pub async fn check_host<E: Endpoint>(
         tracing::warn!(%host, "request for a host that is not allowed");
         return Ok(json_error(
             StatusCode::MISDIRECTED_REQUEST,
-            "host_not_allowed",
+            codes::HOST_NOT_ALLOWED,
             format!(
                 "This server does not answer for the host {host:?}; add it to `server.allowed_hosts` to allow it"
             ),

@@ -1,30 +1,44 @@
 //! mlx-manager: a self-hosted server that manages local LLM model servers and
 //! protects every endpoint with a pluggable authentication layer.
 //!
-//! Architecture map (the README has the same words):
+//! Architecture map: the README's words (a test keeps the two, and the
+//! modules declared below, the same).
 //!
-//! - [`cli`]: `serve` | `openapi` | `config check` | `service ...`, plus the
-//!   commands plugins contribute (the auth plugin's `user ...`).
-//! - [`actions`]: the core's actions (with default roles) and event names.
-//! - [`config`]: one typed tree: defaults -> `config.toml` -> `MLX_MANAGER_*` env.
-//! - [`startup`]: one bootstrap (data dir, store, every migration, permissions,
-//!   plugins) shared by `serve` and the CLI; `Application::build(config)` then
-//!   composes routes with the plugins' request hooks and binds.
-//! - [`store`]: SurrealDB through the `any` engine, and numbered migrations.
-//! - [`api`]: thin poem-openapi handlers, one file per resource.
-//! - [`openapi`]: the document as served, printed and committed: poem-openapi's,
-//!   with the wrapper around documented references simplified for generators.
-//! - [`profiles`], [`servers`], [`system`]: domain and infrastructure (profiles
-//!   in the store, the model-server supervisor, host facts and login services);
-//!   no HTTP types inside.
-//! - [`models`]: Hugging Face Hub search, resumable downloads into the hub cache,
-//!   the local model library. Domain code, no HTTP types.
-//! - [`plugins`]: the composition root: plugin sets of up to eight crates
-//!   (`plugins/*`); the contract they implement is `mlx_manager_sdk`.
-//! - [`http`]: body limit, JSON errors for the framework's own failures, request
-//!   ids and the request span, security headers, the host allow-list.
-//! - [`connections`]: the per-peer connection cap and the header-read and idle
-//!   timeouts.
+//! ```text
+//! src/
+//!   main.rs         parse the CLI and run it
+//!   lib.rs          this map, as module docs
+//!   cli.rs          serve | openapi | config check | service ... | the plugins' commands
+//!   actions.rs      the core's actions (with default roles) and event names
+//!   config.rs       one typed tree: defaults -> config.toml -> MLX_MANAGER_* env
+//!   startup.rs      one bootstrap (data dir, store, migrations, permissions, plugins) for
+//!                   serve and the CLI; Application::build: bind, then adopt servers and
+//!                   resume downloads (AppState), routes, request hooks
+//!   store.rs        SurrealDB (any engine) and numbered migrations
+//!   migrations.rs   the core's migrations
+//!   http.rs         body limit, JSON errors for framework failures, request ids and
+//!                   the request span, security headers, host allow-list
+//!   connections.rs  per-peer connection cap, header-read and idle timeouts (an
+//!                   acceptor wrapper that knows when a request is in flight)
+//!   plugins.rs      the composition root: plugin sets (tuples of up to 8, by macro)
+//!   state.rs        AppState shared by core handlers: the core's services, started
+//!                   after the listener binds
+//!   lifecycle.rs    the use cases over a profile, its server and its login service
+//!                   (rename, delete, start, restart, install, uninstall)
+//!   api/            thin poem-openapi handlers, one file per resource
+//!   openapi.rs      the document as served, printed and committed (poem-openapi's,
+//!                   with the wrapper around documented references simplified)
+//!   profiles/       profiles: one table of fields (fields.rs expands it into values,
+//!                   create body, update, storage, placeholders), validation, the
+//!                   store table
+//!   servers/        command template, program detection (mlx-openai-server version),
+//!                   supervisor (process groups, health, exits, reconcile), log files,
+//!                   process-tree figures (no HTTP types)
+//!   system/         host facts, login services: launchd plist, systemd unit, runner seam
+//!   bin/fake-model-server.rs   a stand-in OpenAI-compatible server for tests
+//!   models/         Hub client, search, download manager (tasks, jobs, resumable
+//!                   fetches), cache layout, local library (no HTTP types)
+//! ```
 
 pub mod actions;
 pub mod api;
@@ -32,6 +46,7 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod http;
+pub mod lifecycle;
 pub mod migrations;
 pub mod models;
 pub mod openapi;
@@ -44,3 +59,55 @@ pub mod store;
 pub mod system;
 
 pub use mlx_manager_sdk as sdk;
+
+#[cfg(test)]
+mod tests {
+    /// The map above, the README's and the modules declared here agree.
+    #[test]
+    fn the_module_map_is_the_readmes_and_names_every_module() {
+        let lib = include_str!("lib.rs");
+        let readme = include_str!("../README.md");
+        let map: String = lib
+            .lines()
+            .skip_while(|l| *l != "//! src/")
+            .take_while(|l| *l != "//! ```")
+            .map(|l| {
+                let l = l.trim_start_matches("//!");
+                format!("{}\n", l.strip_prefix(' ').unwrap_or(l))
+            })
+            .collect();
+        assert!(map.len() > 100, "the map is in the module docs");
+        assert!(
+            readme.contains(&map),
+            "README's src/ block differs from lib.rs's map:\n{map}"
+        );
+        let declared: Vec<&str> = lib
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub mod ").or(l.strip_prefix("mod ")))
+            .filter_map(|l| l.strip_suffix(';'))
+            .collect();
+        assert!(declared.len() > 10);
+        let entries: Vec<String> = map
+            .lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter(|l| !l.starts_with(' '))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(|name| {
+                name.trim_end_matches(".rs")
+                    .trim_end_matches('/')
+                    .to_owned()
+            })
+            .collect();
+        for module in &declared {
+            assert!(
+                entries.iter().any(|e| e == module),
+                "module `{module}` is not in the map"
+            );
+        }
+        for entry in &entries {
+            let known = declared.contains(&entry.as_str())
+                || ["main", "lib", "bin/fake-model-server"].contains(&entry.as_str());
+            assert!(known, "the map names `{entry}`, which is no module");
+        }
+    }
+}

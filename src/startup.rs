@@ -16,6 +16,7 @@ use std::{
 use futures_util::StreamExt;
 use mlx_manager_sdk::{
     AuthenticatorHandle, Db, EventBus, Permissions, PluginContext, PrincipalSlot, RequestRecord,
+    clock::{SharedClock, SystemClock},
 };
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Request, Response, Route, Server,
@@ -57,6 +58,10 @@ pub enum StartupError {
     /// A plugin failed to start.
     #[error(transparent)]
     Plugin(#[from] PluginSetError),
+    /// The OpenAPI document the routes are built from is not JSON (a defect
+    /// of this build, not of the configuration).
+    #[error("the OpenAPI document is not JSON: {0}")]
+    Document(serde_json::Error),
     /// A file or the listener failed.
     #[error("{context}: {source}")]
     Io {
@@ -65,6 +70,19 @@ pub enum StartupError {
         /// The cause.
         source: io::Error,
     },
+}
+
+impl From<crate::state::CoreError> for StartupError {
+    fn from(err: crate::state::CoreError) -> Self {
+        match err {
+            crate::state::CoreError::Config(e) => Self::Config(e),
+            crate::state::CoreError::Store(e) => Self::Store(e),
+            crate::state::CoreError::Client(e) => Self::Io {
+                context: "cannot build the health probes' HTTP client".into(),
+                source: io::Error::other(e),
+            },
+        }
+    }
 }
 
 /// The core's and the plugins' operations, as one OpenAPI service.
@@ -89,17 +107,20 @@ pub fn openapi_json() -> String {
 /// to its description, and 415 listed only where a body is taken. An operation's action is the one its description names
 /// ("Action: `servers.control`"); the role-matrix test checks that the handler
 /// enforces that same action.
+#[allow(
+    clippy::expect_used,
+    reason = "poem-openapi writes the document with serde_json: it is JSON, and JSON values serialise"
+)]
 pub fn openapi_document<P: PluginSet>() -> String {
     let spec = crate::openapi::document(&api_service::<P>());
-    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&spec) else {
-        return spec;
-    };
+    let mut doc =
+        serde_json::from_str::<serde_json::Value>(&spec).expect("poem-openapi's document is JSON");
     let defaults: HashMap<&str, &str> = declared_actions::<P>()
         .iter()
         .map(|d| (d.action.as_str(), d.default_role.as_str()))
         .collect();
     annotate_actions(&mut doc, &defaults);
-    serde_json::to_string_pretty(&doc).unwrap_or(spec)
+    serde_json::to_string_pretty(&doc).expect("a JSON value serialises")
 }
 
 fn annotate_actions(doc: &mut serde_json::Value, defaults: &HashMap<&str, &str>) {
@@ -168,6 +189,7 @@ pub struct Bootstrap<P: PluginSet> {
 pub async fn bootstrap<P: PluginSet>(
     config: &Config,
     offline: bool,
+    clock: SharedClock,
 ) -> Result<Bootstrap<P>, StartupError> {
     config.check_plugin_names(&P::names())?;
     P::effective_config(config)?;
@@ -187,7 +209,8 @@ pub async fn bootstrap<P: PluginSet>(
         events.clone(),
         offline,
         stopping.clone(),
-    );
+    )
+    .with_clock(clock);
     let plugins = P::init(config, &mut ctx).await?;
     Ok(Bootstrap {
         settings,
@@ -284,8 +307,30 @@ impl<P: PluginSet> Application<P> {
     /// Build the application with the plugin set `P` (tests use `()` for a server
     /// without an authenticator).
     pub async fn build_with(config: Config) -> Result<Self, StartupError> {
-        let boot = bootstrap::<P>(&config, false).await?;
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Build the application with the plugin set `P`, reading the time from
+    /// `clock` where it decides something (tests move it instead of sleeping).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: SharedClock,
+    ) -> Result<Self, StartupError> {
+        let boot = bootstrap::<P>(&config, false, clock).await?;
         let settings = boot.settings.clone();
+        // Bind before anything is adopted or resumed: a port in use leaves
+        // nothing running.
+        let addr = format!("{}:{}", settings.server.host, settings.server.port);
+        let io_error = |context: String| move |source| StartupError::Io { context, source };
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(io_error(format!("cannot listen on {addr}")))?;
+        let port = listener
+            .local_addr()
+            .map_err(io_error(format!(
+                "cannot read the address bound for {addr}"
+            )))?
+            .port();
         let plugins = Arc::new(boot.plugins);
         let state = AppState::start(
             settings.clone(),
@@ -299,7 +344,8 @@ impl<P: PluginSet> Application<P> {
         let api = api_service::<P>();
         let spec = openapi_document::<P>();
         let docs = crate::openapi::swagger_ui(&api, &spec);
-        let parsed: serde_json::Value = serde_json::from_str(&spec).unwrap_or_default();
+        let parsed: serde_json::Value =
+            serde_json::from_str(&spec).map_err(StartupError::Document)?;
         let templates = Arc::new(route_templates(&parsed));
         let allow = Arc::new(AllowTable::from_document(&parsed));
         let tls = match &settings.server.tls {
@@ -342,14 +388,6 @@ impl<P: PluginSet> Application<P> {
             })
             .boxed();
 
-        let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|source| StartupError::Io {
-                context: format!("cannot listen on {addr}"),
-                source,
-            })?;
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let hosts = Arc::new(HostAllowList::new(
             &settings.server.allowed_hosts,
             &settings.server.host,
@@ -451,8 +489,15 @@ fn tls_config(
     let cert = read(&tls.cert_path, "cert_path")?;
     let key = read(&tls.key_path, "key_path")?;
     let mode = std::fs::metadata(&tls.key_path)
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0);
+        .map_err(|source| StartupError::Io {
+            context: format!(
+                "[server.tls] key_path {} cannot be checked",
+                tls.key_path.display()
+            ),
+            source,
+        })?
+        .permissions()
+        .mode();
     if mode & 0o077 != 0 {
         return Err(crate::config::ConfigError::Invalid(format!(
             "[server.tls] key_path {} is readable by others (mode {:o}); chmod 600 it",
@@ -498,8 +543,11 @@ async fn shutdown_signal() {
                 _ = term.recv() => {},
             }
         }
-        Err(_) => {
-            let _ = ctrl_c.await;
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            if let Err(e) = ctrl_c.await {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C either; stopping");
+            }
         }
     }
 }

@@ -8,13 +8,27 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::{ConfigError, Settings},
+    lifecycle::Lifecycle,
     models::{DownloadManager, HubCache, HubClient},
     profiles::Profiles,
     servers::{Supervisor, command::Template},
-    startup::StartupError,
     store::StoreError,
     system::service::{Kind, ProcessRunner, ServiceManager, default_dir},
 };
+
+/// The core's services could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// A setting is invalid (the server command, the Hub client).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store failed while servers were adopted or downloads resumed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client of the health probes cannot be built (no TLS backend).
+    #[error("cannot build the health probes' HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
 
 /// Shared state of the running application.
 pub struct AppState {
@@ -31,7 +45,9 @@ pub struct AppState {
     /// Model-server processes.
     pub supervisor: Arc<Supervisor>,
     /// Login services (launchd, systemd).
-    pub services: ServiceManager,
+    pub services: Arc<ServiceManager>,
+    /// The use cases over profiles, their servers and login services.
+    pub lifecycle: Lifecycle,
     /// The Hugging Face Hub client.
     pub hub: Arc<HubClient>,
     /// Model downloads (resumed at start, interrupted at stop).
@@ -48,7 +64,7 @@ impl AppState {
         data_dir: PathBuf,
         events: EventBus,
         shutdown: CancellationToken,
-    ) -> Result<Arc<Self>, StartupError> {
+    ) -> Result<Arc<Self>, CoreError> {
         let template =
             Template::new(&settings.servers).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let supervisor = Supervisor::new(
@@ -57,9 +73,11 @@ impl AppState {
             data_dir.clone(),
             db.clone(),
             events.clone(),
-        );
+        )?;
         supervisor.reconcile().await.map_err(StoreError::from)?;
-        let services = service_manager(&settings, &data_dir);
+        let services = Arc::new(service_manager(&settings, &data_dir));
+        let profiles = Profiles::new(db.clone(), settings.servers.port_start);
+        let lifecycle = Lifecycle::new(profiles.clone(), supervisor.clone(), services.clone());
         let hub = HubClient::new(&settings.hub).map_err(ConfigError::Invalid)?;
         let hub = Arc::new(hub);
         let cache = HubCache::new(settings.paths.hf_cache());
@@ -82,7 +100,8 @@ impl AppState {
         }
         Ok(Arc::new(Self {
             services,
-            profiles: Profiles::new(db.clone(), settings.servers.port_start),
+            lifecycle,
+            profiles,
             supervisor,
             settings,
             db,
@@ -104,6 +123,9 @@ impl AppState {
 
 /// The host's service manager, as configured in `[system]`.
 pub fn service_manager(settings: &Settings, data_dir: &std::path::Path) -> ServiceManager {
+    // Without a home directory, login services have nowhere launchd or systemd
+    // would look; the data directory keeps the files together (and an install
+    // then fails at the service manager, saying so).
     let home = dirs::home_dir().unwrap_or_else(|| data_dir.to_path_buf());
     let kind = Kind::of_this_host();
     let dir = match &settings.system.service_dir {

@@ -42,7 +42,7 @@ pub async fn open(settings: &DatabaseSettings, data_dir: &Path) -> Result<Db, St
     let url = settings.url_in(data_dir);
     let open_err = |e: surrealdb::Error| StoreError::Open {
         url: url.clone(),
-        message: explain_open_error(e.message()),
+        message: explain_open_error(&e),
     };
     let db = surrealdb::engine::any::connect(url.as_str())
         .await
@@ -62,8 +62,9 @@ pub async fn open(settings: &DatabaseSettings, data_dir: &Path) -> Result<Db, St
     Ok(db)
 }
 
-fn explain_open_error(message: &str) -> String {
-    if message.to_lowercase().contains("lock") {
+fn explain_open_error(err: &surrealdb::Error) -> String {
+    let message = err.message();
+    if mlx_manager_sdk::store::classify(err) == mlx_manager_sdk::store::StoreFailure::Locked {
         format!("{message} (is another mlx-manager using this store?)")
     } else {
         message.to_owned()

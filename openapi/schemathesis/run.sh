@@ -89,7 +89,7 @@ if [ -n "${MLX_MANAGER_BIN:-}" ]; then
 else
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/mlx-manager/target}"
   log "building mlx-manager and fake-model-server (cargo build)"
-  build=(cargo build --quiet --bin mlx-manager --bin fake-model-server)
+  build=(cargo build --quiet --features test-support --bin mlx-manager --bin fake-model-server)
   if command -v flock >/dev/null; then build=(flock --close /tmp/mlx-cargo.lock "${build[@]}"); fi
   (cd "$repo" && "${build[@]}")
   bin="$(cd "$repo" && cd "$CARGO_TARGET_DIR" && pwd)/debug/mlx-manager"

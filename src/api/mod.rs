@@ -1,6 +1,7 @@
 //! Thin poem-openapi handlers, one file per resource. A handler authorises,
 //! converts input, calls one domain function and maps the result.
 
+pub mod codes;
 pub mod health;
 pub mod models;
 pub mod profiles;

@@ -3,10 +3,11 @@
 //! become `ModelId` here; a bad one is 422), call one domain function and map
 //! the result; [`ModelsError`]'s status table is `From<ModelsError> for ApiError`.
 
+use crate::api::codes;
 use std::{sync::Arc, time::Duration};
 
 use futures_util::{StreamExt, stream::BoxStream};
-use mlx_manager_sdk::{ApiError, Auth, JsonBody, StreamAuth, Target};
+use mlx_manager_sdk::{ApiError, Auth, Done, JsonBody, StreamAuth, Target};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
@@ -29,18 +30,18 @@ impl From<ModelsError> for ApiError {
     fn from(err: ModelsError) -> Self {
         let detail = err.to_string();
         match err {
-            ModelsError::InvalidId(_) => ApiError::unprocessable("invalid_model_id", detail),
-            ModelsError::EmptyQuery => ApiError::unprocessable("empty_query", detail),
+            ModelsError::InvalidId(_) => ApiError::unprocessable(codes::INVALID_MODEL_ID, detail),
+            ModelsError::EmptyQuery => ApiError::unprocessable(codes::EMPTY_QUERY, detail),
             ModelsError::InvalidParameter(_) => {
-                ApiError::unprocessable("invalid_parameter", detail)
+                ApiError::unprocessable(mlx_manager_sdk::codes::INVALID_PARAMETER, detail)
             }
-            ModelsError::Offline => ApiError::unavailable("hub_offline", detail),
-            ModelsError::Hub(_) => ApiError::bad_gateway("hub_error", detail),
-            ModelsError::ModelNotFound => ApiError::not_found("model_not_found", detail),
-            ModelsError::ConfigNotFound => ApiError::not_found("config_not_found", detail),
-            ModelsError::TaskNotFound => ApiError::not_found("task_not_found", detail),
-            ModelsError::ModelInUse => ApiError::conflict("model_in_use", detail),
-            ModelsError::DownloadRunning => ApiError::conflict("download_in_progress", detail),
+            ModelsError::Offline => ApiError::unavailable(codes::HUB_OFFLINE, detail),
+            ModelsError::Hub(_) => ApiError::bad_gateway(codes::HUB_ERROR, detail),
+            ModelsError::ModelNotFound => ApiError::not_found(codes::MODEL_NOT_FOUND, detail),
+            ModelsError::ConfigNotFound => ApiError::not_found(codes::CONFIG_NOT_FOUND, detail),
+            ModelsError::TaskNotFound => ApiError::not_found(codes::TASK_NOT_FOUND, detail),
+            ModelsError::ModelInUse => ApiError::conflict(codes::MODEL_IN_USE, detail),
+            ModelsError::DownloadRunning => ApiError::conflict(codes::DOWNLOAD_IN_PROGRESS, detail),
             ModelsError::Store(_) | ModelsError::Io(_) | ModelsError::Internal(_) => {
                 ApiError::internal(err)
             }
@@ -253,14 +254,6 @@ pub enum DownloadAccepted {
     Accepted(Json<DownloadStarted>),
 }
 
-/// Answers of `DELETE /api/models/downloads/{task_id}`.
-#[derive(ApiResponse)]
-pub enum Cancelled {
-    /// The task is cancelled (or had already ended).
-    #[oai(status = 204)]
-    NoContent,
-}
-
 fn model_id(raw: &str) -> Result<ModelId, ApiError> {
     Ok(ModelId::parse(raw).map_err(ModelsError::from)?)
 }
@@ -301,8 +294,7 @@ impl ModelsApi {
     ) -> Result<Json<Vec<ModelSearchResult>>, ApiError> {
         auth.require(actions::MODELS_READ)?;
         let request = Search::new(query.0.as_deref(), max_size_gb.0, limit.0)?;
-        let author = state.settings.hub.organization.as_deref();
-        let hits = search::search(&state.hub, state.downloads.cache(), author, &request).await?;
+        let hits = search::search(&state.hub, state.downloads.cache(), &request).await?;
         Ok(Json(hits.into_iter().map(Into::into).collect()))
     }
 
@@ -446,12 +438,12 @@ impl ModelsApi {
         state: Data<&Arc<AppState>>,
         /// The task id from `startModelDownload`.
         task_id: Path<String>,
-    ) -> Result<Cancelled, ApiError> {
+    ) -> Result<Done, ApiError> {
         let who = auth.require(actions::MODELS_DOWNLOAD)?;
         state.downloads.cancel(&task_id.0).await?;
         let target = Target::new("download", Some(task_id.0.clone()), None);
         publish(&state, who, actions::DOWNLOAD_CANCEL, target).await;
-        Ok(Cancelled::NoContent)
+        Ok(Done::NoContent)
     }
 
     /// Delete a local model

@@ -1,25 +1,24 @@
 //! `/api/profiles`: server profiles.
 
+use crate::api::codes;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{ApiError, Auth, JsonBody};
+use mlx_manager_sdk::{ApiError, Auth, Done, JsonBody};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
-    types::MaybeUndefined,
 };
-use serde::Deserialize;
 
 use super::{ApiTags, profile_target, publish};
 use crate::{
     actions,
-    profiles::{LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfilePatch},
+    lifecycle::LifecycleError,
+    profiles::{NewProfile, Profile, ProfileError, ProfilePatch, ProfileValues},
     servers::ServerError,
     state::AppState,
-    system::service::{self, ServiceError},
 };
 
 /// A server profile: how to run one model server.
@@ -28,55 +27,9 @@ use crate::{
 pub struct ProfileOut {
     /// Opaque, URL-safe id.
     pub id: String,
-    /// Unique name.
-    pub name: String,
-    /// Free text.
-    pub description: Option<String>,
-    /// A Hugging Face repo id (`org/name`) or a local path.
-    pub model_path: String,
-    /// The kind of model: mlx-openai-server's `--model-type`.
-    pub model_type: ModelType,
-    /// Unique port of the server.
-    pub port: u16,
-    /// Address the server listens on.
-    pub host: String,
-    /// Context length override.
-    pub context_length: Option<u32>,
-    /// Requests served at once; passed as `--max-concurrency` to
-    /// mlx-openai-server before 1.7 (later releases batch instead).
-    pub max_concurrency: u32,
-    /// Requests decoded together (`--decode-concurrency`, mlx-openai-server 1.8
-    /// and later); unset: the server's default.
-    pub decode_concurrency: Option<u32>,
-    /// Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
-    /// 1.8 and later); unset: the server's default.
-    pub prompt_concurrency: Option<u32>,
-    /// Seconds a request may wait in the queue.
-    pub queue_timeout: u32,
-    /// Requests that may wait.
-    pub queue_size: u32,
-    /// Tool-call parser.
-    pub tool_call_parser: Option<String>,
-    /// Reasoning parser.
-    pub reasoning_parser: Option<String>,
-    /// Message converter.
-    pub message_converter: Option<String>,
-    /// Let the model choose tools.
-    pub enable_auto_tool_choice: bool,
-    /// Run code shipped with the model.
-    pub trust_remote_code: bool,
-    /// Chat template file.
-    pub chat_template_file: Option<String>,
-    /// The server's log level.
-    pub log_level: LogLevel,
-    /// The server's own log file.
-    pub log_file: Option<String>,
-    /// Tell the server not to write its own log file.
-    pub no_log_file: bool,
-    /// Start when the login service loads.
-    pub auto_start: bool,
-    /// System prompt.
-    pub system_prompt: Option<String>,
+    /// The profile's values.
+    #[oai(flatten)]
+    pub values: ProfileValues,
     /// A login service (launchd/systemd) is installed for this profile.
     pub service_installed: bool,
     /// Settings of this profile that the model-server command cannot carry,
@@ -93,32 +46,9 @@ pub struct ProfileOut {
 impl ProfileOut {
     /// The response for `p`, with the warnings of its command.
     pub fn new(p: Profile, warnings: Vec<String>) -> Self {
-        let v = p.values;
         Self {
             id: p.id,
-            name: v.name,
-            description: v.description,
-            model_path: v.model_path,
-            model_type: v.model_type,
-            port: v.port,
-            host: v.host,
-            context_length: v.context_length,
-            max_concurrency: v.max_concurrency,
-            decode_concurrency: v.decode_concurrency,
-            prompt_concurrency: v.prompt_concurrency,
-            queue_timeout: v.queue_timeout,
-            queue_size: v.queue_size,
-            tool_call_parser: v.tool_call_parser,
-            reasoning_parser: v.reasoning_parser,
-            message_converter: v.message_converter,
-            enable_auto_tool_choice: v.enable_auto_tool_choice,
-            trust_remote_code: v.trust_remote_code,
-            chat_template_file: v.chat_template_file,
-            log_level: v.log_level,
-            log_file: v.log_file,
-            no_log_file: v.no_log_file,
-            auto_start: v.auto_start,
-            system_prompt: v.system_prompt,
+            values: p.values,
             service_installed: p.service_installed,
             warnings,
             created_at: p.created_at,
@@ -127,194 +57,29 @@ impl ProfileOut {
     }
 }
 
-/// A new profile. Only `name` and `model_path` are required.
-#[derive(Object, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProfileCreate {
-    /// Unique name, 1 to 100 characters.
-    pub name: String,
-    /// Free text, up to 1000 characters.
-    pub description: Option<String>,
-    /// A Hugging Face repo id or a local path (must not start with `-`).
-    pub model_path: String,
-    /// Default `lm`.
-    pub model_type: Option<ModelType>,
-    /// 1024..=65535; default: the next free port.
-    pub port: Option<i64>,
-    /// Default `127.0.0.1`.
-    pub host: Option<String>,
-    /// Context length override.
-    pub context_length: Option<i64>,
-    /// Default 1 (1..=1024).
-    pub max_concurrency: Option<i64>,
-    /// 1..=1024; unset: the server's default (mlx-openai-server 1.8: 32).
-    pub decode_concurrency: Option<i64>,
-    /// 1..=1024; unset: the server's default (mlx-openai-server 1.8: 8).
-    pub prompt_concurrency: Option<i64>,
-    /// Default 300 (seconds).
-    pub queue_timeout: Option<i64>,
-    /// Default 100.
-    pub queue_size: Option<i64>,
-    /// Tool-call parser.
-    pub tool_call_parser: Option<String>,
-    /// Reasoning parser.
-    pub reasoning_parser: Option<String>,
-    /// Message converter.
-    pub message_converter: Option<String>,
-    /// Default false.
-    pub enable_auto_tool_choice: Option<bool>,
-    /// Default false.
-    pub trust_remote_code: Option<bool>,
-    /// Chat template file.
-    pub chat_template_file: Option<String>,
-    /// Default `INFO`.
-    pub log_level: Option<LogLevel>,
-    /// The server's own log file.
-    pub log_file: Option<String>,
-    /// Default false.
-    pub no_log_file: Option<bool>,
-    /// Default false.
-    pub auto_start: Option<bool>,
-    /// System prompt.
-    pub system_prompt: Option<String>,
-}
-
-/// A partial update: absent fields stay; `null` clears an optional field.
-#[derive(Object, Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct ProfileUpdate {
-    /// New name.
-    pub name: Option<String>,
-    /// New description, or `null` to clear it.
-    #[oai(nullable)]
-    pub description: MaybeUndefined<String>,
-    /// New model.
-    pub model_path: Option<String>,
-    /// New model type.
-    pub model_type: Option<ModelType>,
-    /// New port.
-    pub port: Option<i64>,
-    /// New host.
-    pub host: Option<String>,
-    /// New context length, or `null` to clear it.
-    #[oai(nullable)]
-    pub context_length: MaybeUndefined<i64>,
-    /// New value.
-    pub max_concurrency: Option<i64>,
-    /// New value, or `null` to clear it.
-    #[oai(nullable)]
-    pub decode_concurrency: MaybeUndefined<i64>,
-    /// New value, or `null` to clear it.
-    #[oai(nullable)]
-    pub prompt_concurrency: MaybeUndefined<i64>,
-    /// New value.
-    pub queue_timeout: Option<i64>,
-    /// New value.
-    pub queue_size: Option<i64>,
-    /// New value, or `null` to clear it.
-    #[oai(nullable)]
-    pub tool_call_parser: MaybeUndefined<String>,
-    /// New value, or `null` to clear it.
-    #[oai(nullable)]
-    pub reasoning_parser: MaybeUndefined<String>,
-    /// New value, or `null` to clear it.
-    #[oai(nullable)]
-    pub message_converter: MaybeUndefined<String>,
-    /// New value.
-    pub enable_auto_tool_choice: Option<bool>,
-    /// New value.
-    pub trust_remote_code: Option<bool>,
-    /// New value, or `null` to clear it.
-    #[oai(nullable)]
-    pub chat_template_file: MaybeUndefined<String>,
-    /// New value.
-    pub log_level: Option<LogLevel>,
-    /// New value, or `null` to clear it.
-    #[oai(nullable)]
-    pub log_file: MaybeUndefined<String>,
-    /// New value.
-    pub no_log_file: Option<bool>,
-    /// New value.
-    pub auto_start: Option<bool>,
-    /// New value, or `null` to clear it.
-    #[oai(nullable)]
-    pub system_prompt: MaybeUndefined<String>,
-}
-
-fn opt<T>(m: MaybeUndefined<T>) -> Option<Option<T>> {
-    m.into()
-}
-
-impl From<ProfileCreate> for NewProfile {
-    fn from(c: ProfileCreate) -> Self {
-        Self {
-            name: c.name,
-            description: c.description,
-            model_path: c.model_path,
-            model_type: c.model_type,
-            port: c.port,
-            host: c.host,
-            context_length: c.context_length,
-            max_concurrency: c.max_concurrency,
-            decode_concurrency: c.decode_concurrency,
-            prompt_concurrency: c.prompt_concurrency,
-            queue_timeout: c.queue_timeout,
-            queue_size: c.queue_size,
-            tool_call_parser: c.tool_call_parser,
-            reasoning_parser: c.reasoning_parser,
-            message_converter: c.message_converter,
-            enable_auto_tool_choice: c.enable_auto_tool_choice,
-            trust_remote_code: c.trust_remote_code,
-            chat_template_file: c.chat_template_file,
-            log_level: c.log_level,
-            log_file: c.log_file,
-            no_log_file: c.no_log_file,
-            auto_start: c.auto_start,
-            system_prompt: c.system_prompt,
-        }
-    }
-}
-
-impl From<ProfileUpdate> for ProfilePatch {
-    fn from(u: ProfileUpdate) -> Self {
-        Self {
-            name: u.name,
-            description: opt(u.description),
-            model_path: u.model_path,
-            model_type: u.model_type,
-            port: u.port,
-            host: u.host,
-            context_length: opt(u.context_length),
-            max_concurrency: u.max_concurrency,
-            decode_concurrency: opt(u.decode_concurrency),
-            prompt_concurrency: opt(u.prompt_concurrency),
-            queue_timeout: u.queue_timeout,
-            queue_size: u.queue_size,
-            tool_call_parser: opt(u.tool_call_parser),
-            reasoning_parser: opt(u.reasoning_parser),
-            message_converter: opt(u.message_converter),
-            enable_auto_tool_choice: u.enable_auto_tool_choice,
-            trust_remote_code: u.trust_remote_code,
-            chat_template_file: opt(u.chat_template_file),
-            log_level: u.log_level,
-            log_file: opt(u.log_file),
-            no_log_file: u.no_log_file,
-            auto_start: u.auto_start,
-            system_prompt: opt(u.system_prompt),
-        }
-    }
-}
-
 impl From<ProfileError> for ApiError {
     fn from(err: ProfileError) -> Self {
         let detail = err.to_string();
         match err {
-            ProfileError::Invalid(_) => ApiError::unprocessable("invalid_profile", detail),
-            ProfileError::NotFound => ApiError::not_found("profile_not_found", detail),
-            ProfileError::NameTaken => ApiError::conflict("name_taken", detail),
-            ProfileError::PortTaken => ApiError::conflict("port_taken", detail),
-            ProfileError::NoFreePort(_) => ApiError::conflict("no_free_port", detail),
+            ProfileError::Invalid(_) => ApiError::unprocessable(codes::INVALID_PROFILE, detail),
+            ProfileError::NotFound => ApiError::not_found(codes::PROFILE_NOT_FOUND, detail),
+            ProfileError::NameTaken => ApiError::conflict(codes::NAME_TAKEN, detail),
+            ProfileError::PortTaken => ApiError::conflict(codes::PORT_TAKEN, detail),
+            ProfileError::NoFreePort(_) => ApiError::conflict(codes::NO_FREE_PORT, detail),
             ProfileError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<LifecycleError> for ApiError {
+    fn from(err: LifecycleError) -> Self {
+        match err {
+            LifecycleError::Profile(e) => e.into(),
+            LifecycleError::Server(e) => e.into(),
+            LifecycleError::Service(e) => e.into(),
+            LifecycleError::RenameWhileInstalled => {
+                ApiError::conflict(codes::SERVICE_INSTALLED, err.to_string())
+            }
         }
     }
 }
@@ -322,15 +87,19 @@ impl From<ProfileError> for ApiError {
 impl From<ServerError> for ApiError {
     fn from(err: ServerError) -> Self {
         match err {
-            ServerError::AlreadyRunning => ApiError::conflict("already_running", err.to_string()),
-            ServerError::NotRunning => ApiError::not_found("server_not_running", err.to_string()),
+            ServerError::AlreadyRunning => {
+                ApiError::conflict(codes::ALREADY_RUNNING, err.to_string())
+            }
+            ServerError::NotRunning => {
+                ApiError::not_found(codes::SERVER_NOT_RUNNING, err.to_string())
+            }
             ServerError::StartFailed { ref tail, .. } => {
                 let mut detail = err.to_string();
                 if !tail.is_empty() {
                     detail.push_str(". Last output:\n");
                     detail.push_str(tail);
                 }
-                ApiError::conflict("start_failed", detail)
+                ApiError::conflict(codes::START_FAILED, detail)
             }
             ServerError::Log(e) => ApiError::internal(e),
         }
@@ -350,14 +119,6 @@ pub enum ProfileCreated {
     /// Created.
     #[oai(status = 201)]
     Created(Json<ProfileOut>),
-}
-
-/// 204.
-#[derive(ApiResponse)]
-pub enum Deleted {
-    /// Deleted; no content.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 /// The response for one profile, with the warnings of its command for the
@@ -448,10 +209,10 @@ impl ProfilesApi {
         &self,
         auth: Auth,
         state: Data<&Arc<AppState>>,
-        body: JsonBody<ProfileCreate>,
+        body: JsonBody<NewProfile>,
     ) -> Result<ProfileCreated, ApiError> {
         let who = auth.require(actions::PROFILES_WRITE)?;
-        let profile = state.profiles.create(body.0.into()).await?;
+        let profile = state.profiles.create(body.0).await?;
         let target = profile_target("profile", &profile.id, &profile.values.name);
         publish(&state, who, actions::PROFILE_CREATE, target).await;
         Ok(ProfileCreated::Created(Json(out(&state, profile).await)))
@@ -474,20 +235,10 @@ impl ProfilesApi {
         state: Data<&Arc<AppState>>,
         /// The profile's id.
         id: Path<String>,
-        body: JsonBody<ProfileUpdate>,
+        body: JsonBody<ProfilePatch>,
     ) -> Result<Json<ProfileOut>, ApiError> {
         auth.require(actions::PROFILES_WRITE)?;
-        let patch: ProfilePatch = body.0.into();
-        if let Some(name) = &patch.name {
-            let current = state.profiles.get(&id.0).await?;
-            if current.service_installed && name.trim() != current.values.name {
-                return Err(ApiError::conflict(
-                    "service_installed",
-                    "Remove the profile's login service before renaming it (the service's label follows the name)",
-                ));
-            }
-        }
-        let profile = state.profiles.update(&id.0, patch).await?;
+        let profile = state.lifecycle.update(&id.0, body.0).await?;
         let target = profile_target("profile", &profile.id, &profile.values.name);
         publish(&state, auth.principal(), actions::PROFILE_UPDATE, target).await;
         Ok(Json(out(&state, profile).await))
@@ -509,27 +260,12 @@ impl ProfilesApi {
         state: Data<&Arc<AppState>>,
         /// The profile's id.
         id: Path<String>,
-    ) -> Result<Deleted, ApiError> {
+    ) -> Result<Done, ApiError> {
         auth.require(actions::PROFILES_WRITE)?;
-        let profile = state.profiles.get(&id.0).await?;
-        match state.supervisor.stop(&profile.id, false).await {
-            Ok(()) | Err(ServerError::NotRunning) => {}
-            Err(e) => return Err(e.into()),
-        }
-        if profile.service_installed {
-            match state
-                .services
-                .uninstall(&service::label(&profile.values.name))
-                .await
-            {
-                Ok(()) | Err(ServiceError::NotInstalled) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        state.profiles.delete(&profile.id).await?;
+        let profile = state.lifecycle.delete(&id.0).await?;
         let target = profile_target("profile", &profile.id, &profile.values.name);
         publish(&state, auth.principal(), actions::PROFILE_DELETE, target).await;
-        Ok(Deleted::NoContent)
+        Ok(Done::NoContent)
     }
 
     /// Duplicate a profile

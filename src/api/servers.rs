@@ -1,8 +1,9 @@
 //! `/api/servers`: start, stop, restart, health, status and logs of model servers.
 
+use crate::api::codes;
 use std::sync::Arc;
 
-use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, stream::BoxStream};
 use mlx_manager_sdk::{ApiError, Auth, StreamAuth, Target};
 use poem::web::Data;
 use poem_openapi::{
@@ -10,12 +11,11 @@ use poem_openapi::{
     param::{Path, Query},
     payload::{EventStream, Json},
 };
-use tokio::sync::mpsc;
 
 use super::{ApiTags, profile_target, publish};
 use crate::{
     actions,
-    servers::{RunState, ServerSummary, Started, logs},
+    servers::{RunState, ServerSummary, Started, logs::LogItem},
     state::AppState,
 };
 
@@ -187,13 +187,21 @@ pub struct LogEvent {
     pub failed: Option<bool>,
 }
 
-impl LogEvent {
-    fn line(line: String) -> Self {
-        Self {
-            event: LogEventKind::Log,
-            line: Some(line),
-            exit_code: None,
-            failed: None,
+impl From<LogItem> for LogEvent {
+    fn from(item: LogItem) -> Self {
+        match item {
+            LogItem::Line(line) => Self {
+                event: LogEventKind::Log,
+                line: Some(line),
+                exit_code: None,
+                failed: None,
+            },
+            LogItem::Stopped { exit_code, failed } => Self {
+                event: LogEventKind::Stopped,
+                line: None,
+                exit_code,
+                failed,
+            },
         }
     }
 }
@@ -215,8 +223,9 @@ impl ServersApi {
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<Vec<ServerInfo>>, ApiError> {
         auth.require(actions::SERVERS_READ)?;
-        let supervisor = state.supervisor.clone();
-        let servers = tokio::task::spawn_blocking(move || supervisor.list())
+        let servers = state
+            .supervisor
+            .list_running()
             .await
             .map_err(ApiError::internal)?;
         Ok(Json(servers.into_iter().map(ServerInfo::from).collect()))
@@ -244,8 +253,7 @@ impl ServersApi {
         profile_id: Path<String>,
     ) -> Result<Json<ServerStarted>, ApiError> {
         let who = auth.require(actions::SERVERS_CONTROL)?;
-        let profile = state.profiles.get(&profile_id.0).await?;
-        let started = state.supervisor.start(&profile).await?;
+        let (profile, started) = state.lifecycle.start(&profile_id.0).await?;
         let target = profile_target("server", &profile.id, &profile.values.name);
         publish(&state, who, actions::SERVER_START, target).await;
         Ok(Json(started.into()))
@@ -295,8 +303,7 @@ impl ServersApi {
         profile_id: Path<String>,
     ) -> Result<Json<ServerStarted>, ApiError> {
         let who = auth.require(actions::SERVERS_CONTROL)?;
-        let profile = state.profiles.get(&profile_id.0).await?;
-        let started = state.supervisor.restart(&profile).await?;
+        let (profile, started) = state.lifecycle.restart(&profile_id.0).await?;
         let target = profile_target("server", &profile.id, &profile.values.name);
         publish(&state, who, actions::SERVER_RESTART, target).await;
         Ok(Json(started.into()))
@@ -398,49 +405,16 @@ impl ServersApi {
         auth.require(actions::SERVERS_READ)?;
         if lines.0 > 10_000 {
             return Err(ApiError::unprocessable(
-                "invalid_lines",
+                codes::INVALID_LINES,
                 "lines must be between 0 and 10000",
             ));
         }
         let profile = state.profiles.get(&profile_id.0).await?;
-        let (tx, rx) = mpsc::channel(256);
-        let path = state.supervisor.log_path(&profile.id);
-        let mut run = state.supervisor.subscribe(&profile.id);
-        let shutdown = state.shutdown.clone();
-        let n = lines.0 as usize;
-        tokio::spawn(async move {
-            let (past, offset) = logs::last_lines(&path, n);
-            for line in past {
-                if tx.send(LogEvent::line(line)).await.is_err() {
-                    return;
-                }
-            }
-            let exited = |run: &mut Option<tokio::sync::watch::Receiver<RunState>>| {
-                run.as_mut()
-                    .is_none_or(|r| matches!(*r.borrow(), RunState::Exited(_)))
-            };
-            let mut watch = run.clone();
-            logs::follow(path, offset, tx.clone(), LogEvent::line, move || {
-                shutdown.is_cancelled() || exited(&mut watch)
-            })
-            .await;
-            let (exit_code, failed) = match run.as_mut().map(|r| r.borrow().clone()) {
-                Some(RunState::Exited(exit)) => (exit.code, Some(exit.failed)),
-                _ => (None, None),
-            };
-            let _ = tx
-                .send(LogEvent {
-                    event: LogEventKind::Stopped,
-                    line: None,
-                    exit_code,
-                    failed,
-                })
-                .await;
-        });
-        let events = auth.guard(
-            actions::SERVERS_READ,
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        );
+        let stream = state
+            .supervisor
+            .log_stream(&profile.id, lines.0 as usize, state.shutdown.clone())
+            .map(LogEvent::from);
+        let events = auth.guard(actions::SERVERS_READ, stream);
         Ok(EventStream::new(events).keep_alive(std::time::Duration::from_secs(15)))
     }
 }

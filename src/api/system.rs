@@ -1,19 +1,17 @@
 //! `/api/system`: memory figures and host information.
 
+use crate::api::codes;
 use std::{sync::Arc, time::Duration};
 
-use mlx_manager_sdk::{ApiError, Auth};
+use mlx_manager_sdk::{ApiError, Auth, Done};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Path, payload::Json};
 
 use super::{ApiTags, profile_target, publish};
 use crate::{
     actions,
     state::AppState,
-    system::{
-        host,
-        service::{self, ServiceError},
-    },
+    system::{host, service::ServiceError},
 };
 
 /// Memory of the host, in GiB.
@@ -74,33 +72,29 @@ pub struct ServiceStatus {
     pub label: String,
 }
 
-/// 204.
-#[derive(ApiResponse)]
-pub enum ServiceRemoved {
-    /// Removed; no content.
-    #[oai(status = 204)]
-    NoContent,
-}
-
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         let detail = err.to_string();
         match err {
-            ServiceError::Unsupported => ApiError::not_implemented("service_unsupported", detail),
+            ServiceError::Unsupported => {
+                ApiError::not_implemented(codes::SERVICE_UNSUPPORTED, detail)
+            }
             ServiceError::Unavailable(_) => {
-                ApiError::unavailable("service_manager_unavailable", detail)
+                ApiError::unavailable(codes::SERVICE_MANAGER_UNAVAILABLE, detail)
             }
             // The command line and its stderr go to the log, not to the client.
             ServiceError::Failed { .. } => {
                 tracing::warn!(error = %detail, "the service manager refused");
                 ApiError::unavailable(
-                    "service_manager_failed",
+                    codes::SERVICE_MANAGER_FAILED,
                     "The service manager (launchctl or systemctl) refused the change; the server log has its answer",
                 )
             }
-            ServiceError::ProgramNotFound(_) => ApiError::unavailable("program_not_found", detail),
-            ServiceError::NotInstalled => ApiError::not_found("service_not_installed", detail),
-            ServiceError::LabelTaken(_) => ApiError::conflict("service_label_taken", detail),
+            ServiceError::ProgramNotFound(_) => {
+                ApiError::unavailable(codes::PROGRAM_NOT_FOUND, detail)
+            }
+            ServiceError::NotInstalled => ApiError::not_found(codes::SERVICE_NOT_INSTALLED, detail),
+            ServiceError::LabelTaken(_) => ApiError::conflict(codes::SERVICE_LABEL_TAKEN, detail),
             ServiceError::Io(e) => ApiError::internal(e),
         }
     }
@@ -129,16 +123,15 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<MemoryStatus>, ApiError> {
         auth.require(actions::SYSTEM_READ)?;
-        let m = tokio::task::spawn_blocking(host::memory)
+        let m = host::memory_report(state.settings.system.max_memory_percent)
             .await
             .map_err(ApiError::internal)?;
-        let percent = f64::from(state.settings.system.max_memory_percent);
         Ok(Json(MemoryStatus {
-            total_gb: host::gib(m.total),
-            available_gb: host::gib(m.available),
-            used_gb: host::gib(m.used()),
-            percent_used: (m.percent_used() * 10.0).round() / 10.0,
-            mlx_recommended_gb: (host::gib(m.total) * percent).round() / 100.0,
+            total_gb: m.total_gb,
+            available_gb: m.available_gb,
+            used_gb: m.used_gb,
+            percent_used: m.percent_used,
+            mlx_recommended_gb: m.mlx_recommended_gb,
         }))
     }
 
@@ -160,21 +153,19 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
     ) -> Result<Json<SystemInfo>, ApiError> {
         auth.require(actions::SYSTEM_READ)?;
-        let facts =
-            tokio::task::spawn_blocking(|| (host::os_version(), host::chip(), host::memory()));
-        let (os_version, chip, memory) = facts.await.map_err(ApiError::internal)?;
-        let (program, mlx_version) = tokio::join!(
+        let (facts, program, mlx_version) = tokio::join!(
+            host::facts(),
             state.supervisor.program(),
             host::mlx_version(VERSION_TIMEOUT)
         );
-        let server_version = program.describe();
+        let facts = facts.map_err(ApiError::internal)?;
         Ok(Json(SystemInfo {
-            os_version,
-            chip,
-            memory_gb: host::gib(memory.total),
+            os_version: facts.os_version,
+            chip: facts.chip,
+            memory_gb: facts.memory_gb,
             manager_version: env!("CARGO_PKG_VERSION").to_owned(),
             mlx_version,
-            server_version,
+            server_version: program.describe(),
         }))
     }
 
@@ -204,34 +195,15 @@ impl SystemApi {
         profile_id: Path<String>,
     ) -> Result<Json<ServiceInstalled>, ApiError> {
         auth.require(actions::SYSTEM_SERVICE)?;
-        let profile = state.profiles.get(&profile_id.0).await?;
-        let label = service::label(&profile.values.name);
-        // A label follows the name, so two names can meet: never take over another
-        // profile's service, nor the manager's own.
-        let foreign = !profile.service_installed && state.services.path(&label).exists();
-        if label == service::MANAGER_LABEL || foreign {
-            return Err(ServiceError::LabelTaken(label).into());
-        }
-        let sup = &state.supervisor;
-        let spec = state.services.profile_spec(
-            &profile,
-            &sup.command(&profile).await,
-            sup.working_dir(),
-            sup.log_path(&profile.id),
-        )?;
-        let path = state.services.install(&spec).await?;
-        state
-            .profiles
-            .set_service_installed(&profile.id, true)
-            .await?;
-        let target = profile_target("service", &profile.id, &spec.label);
+        let installed = state.lifecycle.install_service(&profile_id.0).await?;
+        let (profile, label) = (&installed.profile, installed.label.clone());
+        let target = profile_target("service", &profile.id, &label);
         publish(&state, auth.principal(), actions::SERVICE_INSTALL, target).await;
         Ok(Json(ServiceInstalled {
-            path: path.display().to_string(),
-            label: spec.label,
+            path: installed.path.display().to_string(),
+            label,
         }))
     }
-
     /// Remove a profile's login service
     ///
     /// Action: `system.service`. Unloads it (`launchctl bootout` / `systemctl --user
@@ -248,28 +220,12 @@ impl SystemApi {
         state: Data<&Arc<AppState>>,
         /// The profile.
         profile_id: Path<String>,
-    ) -> Result<ServiceRemoved, ApiError> {
+    ) -> Result<Done, ApiError> {
         auth.require(actions::SYSTEM_SERVICE)?;
-        let profile = state.profiles.get(&profile_id.0).await?;
-        if !profile.service_installed {
-            // Whatever file has this label belongs to someone else.
-            return Err(ServiceError::NotInstalled.into());
-        }
-        let result = state
-            .services
-            .uninstall(&service::label(&profile.values.name))
-            .await;
-        if matches!(result, Ok(()) | Err(ServiceError::NotInstalled)) {
-            state
-                .profiles
-                .set_service_installed(&profile.id, false)
-                .await?;
-        }
-        result?;
-        let label = service::label(&profile.values.name);
+        let (profile, label) = state.lifecycle.uninstall_service(&profile_id.0).await?;
         let target = profile_target("service", &profile.id, &label);
         publish(&state, auth.principal(), actions::SERVICE_REMOVE, target).await;
-        Ok(ServiceRemoved::NoContent)
+        Ok(Done::NoContent)
     }
 
     /// A profile's login service
@@ -290,11 +246,7 @@ impl SystemApi {
         profile_id: Path<String>,
     ) -> Result<Json<ServiceStatus>, ApiError> {
         auth.require(actions::SYSTEM_READ)?;
-        let profile = state.profiles.get(&profile_id.0).await?;
-        let s = state
-            .services
-            .status(&service::label(&profile.values.name))
-            .await?;
+        let s = state.lifecycle.service_status(&profile_id.0).await?;
         Ok(Json(ServiceStatus {
             installed: s.installed,
             running: s.running,

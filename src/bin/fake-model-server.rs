@@ -12,6 +12,10 @@
 //! With `FAKE_MODEL_SERVER_VERSION=X.Y.Z` in its environment, `--version` prints
 //! mlx-openai-server's banner with that version, so tests can see how the
 //! manager shapes the command for each release.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test stand-in, not the product"
+)]
 
 use std::{collections::HashMap, time::Duration};
 

@@ -139,6 +139,7 @@ pub struct HubClient {
     timeout: Duration,
     retries: u32,
     backoff: Duration,
+    organization: Option<String>,
 }
 
 impl HubClient {
@@ -164,7 +165,16 @@ impl HubClient {
             timeout: settings.timeout,
             retries: settings.retries,
             backoff: settings.retry_backoff,
+            organization: settings
+                .organization
+                .clone()
+                .filter(|o| !o.trim().is_empty()),
         })
+    }
+
+    /// The organisation searches are limited to (`[hub] organization`).
+    pub fn organization(&self) -> Option<&str> {
+        self.organization.as_deref()
     }
 
     /// Whether the client never calls out.

@@ -83,16 +83,16 @@ pub struct SearchHit {
     pub last_modified: Option<String>,
 }
 
-/// Run `search` against the Hub, limited to `author` when set.
+/// Run `search` against the Hub, limited to the client's organisation when
+/// one is configured.
 pub async fn search(
     hub: &HubClient,
     cache: &HubCache,
-    author: Option<&str>,
     search: &Search,
 ) -> Result<Vec<SearchHit>, ModelsError> {
     let query = SearchQuery {
         text: &search.query,
-        author,
+        author: hub.organization(),
         limit: search.limit,
     };
     let models = hub.search(&query).await?;

@@ -1,11 +1,13 @@
 //! Server profiles: how to run one model server (model, port, options), kept in
 //! the store with unique names and ports.
 
-mod model;
+mod fields;
+mod profile;
 pub(crate) mod repo;
 
-pub use model::{
-    DEFAULT_MAX_CONCURRENCY, DEFAULT_QUEUE_SIZE, DEFAULT_QUEUE_TIMEOUT, LogLevel, ModelType,
-    NewProfile, Profile, ProfileError, ProfilePatch, ProfileValues,
+pub use fields::CommandUse;
+pub use profile::{
+    LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfileField, ProfilePatch,
+    ProfileValues,
 };
 pub use repo::Profiles;

@@ -3,13 +3,11 @@
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
     Db,
-    store::{is_retryable, is_unique_violation, record_key},
+    store::{StoreFailure, classify, record_key},
 };
 use surrealdb::types::{RecordId, SurrealValue, Value};
 
-use super::model::{
-    LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfilePatch, ProfileValues,
-};
+use super::profile::{NewProfile, Profile, ProfileError, ProfilePatch, ProfileValues};
 
 /// The core migration that creates the table.
 pub const MIGRATION_SQL: &str = "
@@ -51,32 +49,13 @@ DEFINE FIELD decode_concurrency ON profile TYPE option<int>;
 DEFINE FIELD prompt_concurrency ON profile TYPE option<int>;
 ";
 
-/// The stored shape of a profile.
+/// The stored shape of a profile: its values as they are, and the manager's
+/// own fields. An enum or number the schema should not have admitted fails the
+/// read loudly instead of turning into a default.
 #[derive(Debug, Clone, SurrealValue)]
 struct Row {
-    name: String,
-    description: Option<String>,
-    model_path: String,
-    model_type: String,
-    port: i64,
-    host: String,
-    context_length: Option<i64>,
-    max_concurrency: i64,
-    decode_concurrency: Option<i64>,
-    prompt_concurrency: Option<i64>,
-    queue_timeout: i64,
-    queue_size: i64,
-    tool_call_parser: Option<String>,
-    reasoning_parser: Option<String>,
-    message_converter: Option<String>,
-    enable_auto_tool_choice: bool,
-    trust_remote_code: bool,
-    chat_template_file: Option<String>,
-    log_level: String,
-    log_file: Option<String>,
-    no_log_file: bool,
-    auto_start: bool,
-    system_prompt: Option<String>,
+    #[surreal(flatten)]
+    values: ProfileValues,
     service_installed: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -91,31 +70,13 @@ struct Stored {
 }
 
 impl Row {
-    fn new(v: &ProfileValues, service_installed: bool, created_at: DateTime<Utc>) -> Self {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a record's timestamp; no decision reads it"
+    )]
+    fn new(values: &ProfileValues, service_installed: bool, created_at: DateTime<Utc>) -> Self {
         Self {
-            name: v.name.clone(),
-            description: v.description.clone(),
-            model_path: v.model_path.clone(),
-            model_type: v.model_type.as_str().into(),
-            port: i64::from(v.port),
-            host: v.host.clone(),
-            context_length: v.context_length.map(i64::from),
-            max_concurrency: i64::from(v.max_concurrency),
-            decode_concurrency: v.decode_concurrency.map(i64::from),
-            prompt_concurrency: v.prompt_concurrency.map(i64::from),
-            queue_timeout: i64::from(v.queue_timeout),
-            queue_size: i64::from(v.queue_size),
-            tool_call_parser: v.tool_call_parser.clone(),
-            reasoning_parser: v.reasoning_parser.clone(),
-            message_converter: v.message_converter.clone(),
-            enable_auto_tool_choice: v.enable_auto_tool_choice,
-            trust_remote_code: v.trust_remote_code,
-            chat_template_file: v.chat_template_file.clone(),
-            log_level: v.log_level.as_str().into(),
-            log_file: v.log_file.clone(),
-            no_log_file: v.no_log_file,
-            auto_start: v.auto_start,
-            system_prompt: v.system_prompt.clone(),
+            values: values.clone(),
             service_installed,
             created_at,
             updated_at: Utc::now(),
@@ -125,38 +86,12 @@ impl Row {
 
 impl From<Stored> for Profile {
     fn from(s: Stored) -> Self {
-        let r = s.row;
-        let clamp = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
         Profile {
             id: record_key(&s.id),
-            values: ProfileValues {
-                name: r.name,
-                description: r.description,
-                model_path: r.model_path,
-                model_type: ModelType::parse(&r.model_type),
-                port: u16::try_from(r.port).unwrap_or_default(),
-                host: r.host,
-                context_length: r.context_length.map(clamp),
-                max_concurrency: clamp(r.max_concurrency),
-                decode_concurrency: r.decode_concurrency.map(clamp),
-                prompt_concurrency: r.prompt_concurrency.map(clamp),
-                queue_timeout: clamp(r.queue_timeout),
-                queue_size: clamp(r.queue_size),
-                tool_call_parser: r.tool_call_parser,
-                reasoning_parser: r.reasoning_parser,
-                message_converter: r.message_converter,
-                enable_auto_tool_choice: r.enable_auto_tool_choice,
-                trust_remote_code: r.trust_remote_code,
-                chat_template_file: r.chat_template_file,
-                log_level: LogLevel::parse(&r.log_level),
-                log_file: r.log_file,
-                no_log_file: r.no_log_file,
-                auto_start: r.auto_start,
-                system_prompt: r.system_prompt,
-            },
-            service_installed: r.service_installed,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            values: s.row.values,
+            service_installed: s.row.service_installed,
+            created_at: s.row.created_at,
+            updated_at: s.row.updated_at,
         }
     }
 }
@@ -165,13 +100,11 @@ impl From<Stored> for Profile {
 pub use mlx_manager_sdk::store::is_valid_key as is_valid_id;
 
 fn map_write(err: surrealdb::Error) -> ProfileError {
-    if is_unique_violation(&err) {
-        if err.message().contains("profile_port_unique") {
-            return ProfileError::PortTaken;
-        }
-        return ProfileError::NameTaken;
+    match classify(&err) {
+        StoreFailure::Unique { index } if index == "profile_port_unique" => ProfileError::PortTaken,
+        StoreFailure::Unique { index } if index == "profile_name_unique" => ProfileError::NameTaken,
+        _ => ProfileError::Store(err),
     }
-    ProfileError::Store(err)
 }
 
 /// The profile repository.
@@ -229,7 +162,7 @@ impl Profiles {
     /// Create a profile (on the next free port when none is given).
     pub async fn create(&self, new: NewProfile) -> Result<Profile, ProfileError> {
         let chosen_port = new.port.is_some();
-        let values = ProfileValues::from_new(new, self.port_start)?;
+        let values = ProfileValues::from_new(new)?;
         if chosen_port {
             self.insert(&values).await
         } else {
@@ -253,6 +186,10 @@ impl Profiles {
         }
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a record's timestamp; no decision reads it"
+    )]
     async fn insert(&self, values: &ProfileValues) -> Result<Profile, ProfileError> {
         let row = Row::new(values, false, Utc::now());
         let created: Option<Stored> = self
@@ -278,7 +215,7 @@ impl Profiles {
             let updated: Result<Option<Stored>, _> =
                 self.db.update(("profile", id)).content(row).await;
             match updated {
-                Err(e) if is_retryable(&e) && attempt < 20 => {
+                Err(e) if classify(&e) == StoreFailure::Conflict && attempt < 20 => {
                     attempt += 1;
                     let jitter = rand::random::<u64>() % (5 * attempt);
                     tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
@@ -328,7 +265,11 @@ impl Profiles {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{migrations::CORE, store::migrate};
+    use crate::{
+        migrations::CORE,
+        profiles::{ModelType, ProfileField},
+        store::migrate,
+    };
 
     async fn store() -> Db {
         let db = surrealdb::engine::any::connect("mem://")
@@ -374,7 +315,7 @@ mod tests {
                 "old",
                 ProfilePatch {
                     model_type: Some(ModelType::ImageEdit),
-                    decode_concurrency: Some(Some(16)),
+                    decode_concurrency: poem_openapi::types::MaybeUndefined::Value(16),
                     ..ProfilePatch::default()
                 },
             )
@@ -387,5 +328,47 @@ mod tests {
             .await
             .and_then(|r| r.check());
         assert!(bad.is_err(), "the schema still refuses unknown types");
+    }
+
+    #[test]
+    fn every_field_of_the_table_has_a_column_in_the_migrations() {
+        let sql: String = CORE.iter().map(|m| m.sql).collect();
+        for field in ProfileField::ALL {
+            let name = field.name();
+            assert!(
+                sql.contains(&format!("DEFINE FIELD {name} ON profile"))
+                    || sql.contains(&format!("DEFINE FIELD OVERWRITE {name} ON profile")),
+                "no migration defines profile.{name}: add one for the new field"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_value_outside_the_types_fails_the_read_instead_of_becoming_a_default() {
+        let db = store().await;
+        migrate(&db, &[("core", CORE)]).await.expect("migrations");
+        let profiles = Profiles::new(db.clone(), 10240);
+        let p = profiles
+            .create(NewProfile {
+                name: "p".into(),
+                model_path: "m".into(),
+                ..NewProfile::default()
+            })
+            .await
+            .expect("created");
+        // Only a schema edited by hand admits such a value.
+        db.query(
+            "DEFINE FIELD OVERWRITE model_type ON profile TYPE string;
+             UPDATE type::record('profile', $id) SET model_type = 'diffusion'",
+        )
+        .bind(("id", p.id.clone()))
+        .await
+        .and_then(|r| r.check())
+        .expect("schema loosened");
+        let read = profiles.get(&p.id).await;
+        assert!(
+            matches!(read, Err(ProfileError::Store(_))),
+            "an unknown model type is an error, not `lm`: {read:?}"
+        );
     }
 }

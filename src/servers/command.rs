@@ -12,79 +12,45 @@ use std::{collections::BTreeMap, path::PathBuf};
 
 use super::program::{NEWEST_KNOWN, OLDEST_SUPPORTED, ServerProgram, Version};
 use crate::{
-    config::LauncherSettings,
-    profiles::{LogLevel, ModelType, Profile, ProfileValues},
+    config::ModelServerSettings,
+    profiles::{CommandUse, Profile, ProfileField, ProfileValues},
 };
 
-macro_rules! placeholders {
-    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)*) => {
-        /// A template placeholder: one profile value.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Placeholder {
-            $($(#[doc = $doc])* $variant,)*
-        }
-
-        impl Placeholder {
-            /// Every placeholder, in the order the docs list them.
-            pub const ALL: &[Placeholder] = &[$(Placeholder::$variant,)*];
-
-            /// Its name in a template (`{name}`).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Placeholder::$variant => $name,)*
-                }
-            }
-        }
-    };
+/// A template placeholder: the profile's id, the model name the server
+/// reports, or a field of the profile (any field the manager does not keep for
+/// itself, so a new field is a placeholder without an edit here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    /// The profile's id.
+    Id,
+    /// The model id the server reports: the profile's name.
+    ServedModelName,
+    /// A field of the profile.
+    Field(ProfileField),
 }
 
-placeholders! {
-    /// The profile's id.
-    Id => "id",
-    /// The profile's name.
-    Name => "name",
-    /// The model id the server reports: the profile's name.
-    ServedModelName => "served_model_name",
-    /// The model: a Hugging Face repo id or a local path.
-    ModelPath => "model_path",
-    /// The model type (`lm`, `multimodal`, `embeddings`, ...).
-    ModelType => "model_type",
-    /// The server's port.
-    Port => "port",
-    /// The server's listen address.
-    Host => "host",
-    /// Context length override.
-    ContextLength => "context_length",
-    /// Requests served at once (mlx-openai-server before 1.7).
-    MaxConcurrency => "max_concurrency",
-    /// Requests decoded in one batch (mlx-openai-server 1.8 and later).
-    DecodeConcurrency => "decode_concurrency",
-    /// Prompts prefilled in one batch (mlx-openai-server 1.8 and later).
-    PromptConcurrency => "prompt_concurrency",
-    /// Seconds a request may wait.
-    QueueTimeout => "queue_timeout",
-    /// Requests that may wait.
-    QueueSize => "queue_size",
-    /// Tool-call parser.
-    ToolCallParser => "tool_call_parser",
-    /// Reasoning parser.
-    ReasoningParser => "reasoning_parser",
-    /// Message converter (mlx-openai-server before 1.7).
-    MessageConverter => "message_converter",
-    /// `true` when set.
-    EnableAutoToolChoice => "enable_auto_tool_choice",
-    /// `true` when set.
-    TrustRemoteCode => "trust_remote_code",
-    /// Chat template file.
-    ChatTemplateFile => "chat_template_file",
-    /// The server's log level.
-    LogLevel => "log_level",
-    /// The server's own log file.
-    LogFile => "log_file",
-    /// `true` when set.
-    NoLogFile => "no_log_file",
-    /// System prompt.
-    SystemPrompt => "system_prompt",
+impl Placeholder {
+    /// Every placeholder: id, the served model name, then the fields in the
+    /// order of the profile's table.
+    pub fn all() -> impl Iterator<Item = Placeholder> {
+        [Placeholder::Id, Placeholder::ServedModelName]
+            .into_iter()
+            .chain(
+                ProfileField::ALL
+                    .iter()
+                    .filter(|f| f.command_use() != CommandUse::Manager)
+                    .map(|&f| Placeholder::Field(f)),
+            )
+    }
+
+    /// Its name in a template (`{name}`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Placeholder::Id => "id",
+            Placeholder::ServedModelName => "served_model_name",
+            Placeholder::Field(f) => f.name(),
+        }
+    }
 }
 
 /// Which mlx-openai-server releases have a placeholder's option (read from the
@@ -102,36 +68,15 @@ enum Support {
 
 impl Placeholder {
     fn parse(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|p| p.name() == name)
+        Self::all().find(|p| p.name() == name)
     }
 
     /// The value for a profile; `None` when unset (an empty text counts as unset).
     fn value(self, id: &str, v: &ProfileValues) -> Option<String> {
-        let flag = |b: bool| b.then(|| "true".to_owned());
-        let n = |n: u32| Some(n.to_string());
         match self {
             Placeholder::Id => Some(id.to_owned()),
-            Placeholder::Name | Placeholder::ServedModelName => Some(v.name.clone()),
-            Placeholder::ModelPath => Some(v.model_path.clone()),
-            Placeholder::ModelType => Some(v.model_type.as_str().to_owned()),
-            Placeholder::Port => Some(v.port.to_string()),
-            Placeholder::Host => Some(v.host.clone()),
-            Placeholder::ContextLength => v.context_length.and_then(n),
-            Placeholder::MaxConcurrency => n(v.max_concurrency),
-            Placeholder::DecodeConcurrency => v.decode_concurrency.and_then(n),
-            Placeholder::PromptConcurrency => v.prompt_concurrency.and_then(n),
-            Placeholder::QueueTimeout => n(v.queue_timeout),
-            Placeholder::QueueSize => n(v.queue_size),
-            Placeholder::ToolCallParser => v.tool_call_parser.clone(),
-            Placeholder::ReasoningParser => v.reasoning_parser.clone(),
-            Placeholder::MessageConverter => v.message_converter.clone(),
-            Placeholder::EnableAutoToolChoice => flag(v.enable_auto_tool_choice),
-            Placeholder::TrustRemoteCode => flag(v.trust_remote_code),
-            Placeholder::ChatTemplateFile => v.chat_template_file.clone(),
-            Placeholder::LogLevel => Some(v.log_level.as_str().to_owned()),
-            Placeholder::LogFile => v.log_file.clone(),
-            Placeholder::NoLogFile => flag(v.no_log_file),
-            Placeholder::SystemPrompt => v.system_prompt.clone(),
+            Placeholder::ServedModelName => ProfileField::Name.render(v),
+            Placeholder::Field(f) => f.render(v),
         }
         .filter(|s| !s.is_empty())
     }
@@ -141,29 +86,8 @@ impl Placeholder {
     /// address and derived values are never "settings" in this sense.
     fn is_setting(self, v: &ProfileValues) -> bool {
         match self {
-            Placeholder::Id
-            | Placeholder::Name
-            | Placeholder::ServedModelName
-            | Placeholder::ModelPath
-            | Placeholder::Port
-            | Placeholder::Host => false,
-            Placeholder::ModelType => v.model_type != ModelType::Lm,
-            Placeholder::MaxConcurrency => v.max_concurrency != defaults::MAX_CONCURRENCY,
-            Placeholder::QueueTimeout => v.queue_timeout != defaults::QUEUE_TIMEOUT,
-            Placeholder::QueueSize => v.queue_size != defaults::QUEUE_SIZE,
-            Placeholder::LogLevel => v.log_level != LogLevel::Info,
-            Placeholder::ContextLength
-            | Placeholder::DecodeConcurrency
-            | Placeholder::PromptConcurrency
-            | Placeholder::ToolCallParser
-            | Placeholder::ReasoningParser
-            | Placeholder::MessageConverter
-            | Placeholder::EnableAutoToolChoice
-            | Placeholder::TrustRemoteCode
-            | Placeholder::ChatTemplateFile
-            | Placeholder::LogFile
-            | Placeholder::NoLogFile
-            | Placeholder::SystemPrompt => self.value("", v).is_some(),
+            Placeholder::Field(f) => f.command_use() == CommandUse::Setting && f.is_set(v),
+            Placeholder::Id | Placeholder::ServedModelName => false,
         }
     }
 
@@ -173,11 +97,19 @@ impl Placeholder {
         const V1_7: Version = Version(1, 7, 0);
         const V1_8: Version = Version(1, 8, 0);
         match self {
-            Placeholder::MaxConcurrency => ("--max-concurrency", Support::Before(V1_7)),
-            Placeholder::MessageConverter => ("--message-converter", Support::Before(V1_7)),
             Placeholder::ServedModelName => ("--served-model-name", Support::Since(V1_7)),
-            Placeholder::DecodeConcurrency => ("--decode-concurrency", Support::Since(V1_8)),
-            Placeholder::PromptConcurrency => ("--prompt-concurrency", Support::Since(V1_8)),
+            Placeholder::Field(ProfileField::MaxConcurrency) => {
+                ("--max-concurrency", Support::Before(V1_7))
+            }
+            Placeholder::Field(ProfileField::MessageConverter) => {
+                ("--message-converter", Support::Before(V1_7))
+            }
+            Placeholder::Field(ProfileField::DecodeConcurrency) => {
+                ("--decode-concurrency", Support::Since(V1_8))
+            }
+            Placeholder::Field(ProfileField::PromptConcurrency) => {
+                ("--prompt-concurrency", Support::Since(V1_8))
+            }
             _ => ("", Support::Always),
         }
     }
@@ -238,13 +170,6 @@ pub fn inherited_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<S
             })
     })
     .collect()
-}
-
-/// The profile defaults the warnings compare against.
-mod defaults {
-    pub const MAX_CONCURRENCY: u32 = crate::profiles::DEFAULT_MAX_CONCURRENCY;
-    pub const QUEUE_TIMEOUT: u32 = crate::profiles::DEFAULT_QUEUE_TIMEOUT;
-    pub const QUEUE_SIZE: u32 = crate::profiles::DEFAULT_QUEUE_SIZE;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -310,7 +235,7 @@ fn parse_arg(arg: &str) -> Result<Vec<Segment>, TemplateError> {
             None => (inner, None),
         };
         let Some(field) = Placeholder::parse(name) else {
-            let known: Vec<&str> = Placeholder::ALL.iter().map(|p| p.name()).collect();
+            let known: Vec<&str> = Placeholder::all().map(Placeholder::name).collect();
             return Err(TemplateError(format!(
                 "unknown placeholder {{{name}}} in {arg:?}; known: {}",
                 known.join(", ")
@@ -330,7 +255,7 @@ fn parse_arg(arg: &str) -> Result<Vec<Segment>, TemplateError> {
 
 impl Template {
     /// Parse and check the configured command.
-    pub fn new(settings: &LauncherSettings) -> Result<Self, TemplateError> {
+    pub fn new(settings: &ModelServerSettings) -> Result<Self, TemplateError> {
         if settings.program.trim().is_empty() {
             return Err(TemplateError("program must not be empty".into()));
         }
@@ -445,7 +370,7 @@ impl Template {
                 ));
             }
         }
-        for &field in Placeholder::ALL {
+        for field in Placeholder::all() {
             let name = field.name();
             if field == Placeholder::ServedModelName {
                 if let Some(version) =
@@ -475,7 +400,9 @@ impl Template {
                     Support::Always => String::new(),
                 };
                 let hint = match field {
-                    Placeholder::MaxConcurrency => "; use decode_concurrency on 1.8 and later",
+                    Placeholder::Field(ProfileField::MaxConcurrency) => {
+                        "; use decode_concurrency on 1.8 and later"
+                    }
                     _ => "",
                 };
                 out.push(format!(
@@ -489,6 +416,10 @@ impl Template {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests spawn and read the clock directly"
+)]
 mod tests {
     use super::*;
     use crate::profiles::{NewProfile, ProfileValues};
@@ -511,7 +442,7 @@ mod tests {
         edit(&mut new);
         Profile {
             id: "abc".into(),
-            values: ProfileValues::from_new(new, 10240).expect("valid"),
+            values: ProfileValues::from_new(new).expect("valid"),
             service_installed: false,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
@@ -520,7 +451,7 @@ mod tests {
 
     #[test]
     fn the_default_template_is_the_mlx_openai_server_command() {
-        let t = Template::new(&LauncherSettings::default()).expect("template");
+        let t = Template::new(&ModelServerSettings::default()).expect("template");
         let cmd = t.render(&profile(|_| {}), &other());
         assert_eq!(
             cmd.argv(),
@@ -555,7 +486,7 @@ mod tests {
 
     #[test]
     fn optional_flags_appear_only_when_set() {
-        let t = Template::new(&LauncherSettings::default()).expect("template");
+        let t = Template::new(&ModelServerSettings::default()).expect("template");
         let cmd = t.render(
             &profile(|p| p.reasoning_parser = Some("qwen3".into())),
             &other(),
@@ -571,7 +502,7 @@ mod tests {
 
     #[test]
     fn a_value_with_spaces_and_metacharacters_stays_one_argument() {
-        let t = Template::new(&LauncherSettings::default()).expect("template");
+        let t = Template::new(&ModelServerSettings::default()).expect("template");
         let path = "/m/a b; rm -rf / && $(reboot) `x` | y > z";
         let argv = t
             .render(&profile(|p| p.model_path = path.into()), &other())
@@ -582,7 +513,7 @@ mod tests {
 
     #[test]
     fn conditional_and_embedded_placeholders() {
-        let settings = LauncherSettings {
+        let settings = ModelServerSettings {
             program: "srv".into(),
             args: vec![
                 "--model={model_path}".into(),
@@ -591,7 +522,7 @@ mod tests {
                 "--ctx".into(),
                 "{context_length}".into(),
             ],
-            ..LauncherSettings::default()
+            ..ModelServerSettings::default()
         };
         let t = Template::new(&settings).expect("template");
         let argv = t
@@ -609,18 +540,18 @@ mod tests {
 
     #[test]
     fn unknown_placeholders_are_refused() {
-        let settings = LauncherSettings {
+        let settings = ModelServerSettings {
             args: vec!["{modle_path}".into()],
-            ..LauncherSettings::default()
+            ..ModelServerSettings::default()
         };
         let err = Template::new(&settings)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("{modle_path}"), "{err}");
-        let settings = LauncherSettings {
+        let settings = ModelServerSettings {
             args: vec!["{model_path".into()],
-            ..LauncherSettings::default()
+            ..ModelServerSettings::default()
         };
         assert!(Template::new(&settings).is_err());
     }
@@ -634,7 +565,7 @@ mod tests {
 
     #[test]
     fn each_mlx_openai_server_release_gets_only_its_own_options() {
-        let t = Template::new(&LauncherSettings::default()).expect("template");
+        let t = Template::new(&ModelServerSettings::default()).expect("template");
         let p = profile(|p| {
             p.max_concurrency = Some(4);
             p.decode_concurrency = Some(16);
@@ -673,7 +604,7 @@ mod tests {
 
     #[test]
     fn settings_a_release_cannot_take_are_warnings_naming_field_and_version() {
-        let t = Template::new(&LauncherSettings::default()).expect("template");
+        let t = Template::new(&ModelServerSettings::default()).expect("template");
         let plain = profile(|_| {});
         assert_eq!(t.warnings(&plain, &mlx(1, 8, 1)), Vec::<String>::new());
         assert_eq!(t.warnings(&plain, &other()), Vec::<String>::new());
@@ -703,10 +634,10 @@ mod tests {
 
     #[test]
     fn a_setting_the_template_does_not_use_is_a_warning() {
-        let settings = LauncherSettings {
+        let settings = ModelServerSettings {
             program: "mlx_lm.server".into(),
             args: vec!["--model".into(), "{model_path}".into()],
-            ..LauncherSettings::default()
+            ..ModelServerSettings::default()
         };
         let t = Template::new(&settings).expect("template");
         let p = profile(|p| {
@@ -724,9 +655,9 @@ mod tests {
 
     #[test]
     fn an_argument_embedding_a_refused_field_is_dropped() {
-        let settings = LauncherSettings {
+        let settings = ModelServerSettings {
             args: vec!["--max-concurrency={max_concurrency}".into(), "--x".into()],
-            ..LauncherSettings::default()
+            ..ModelServerSettings::default()
         };
         let t = Template::new(&settings).expect("template");
         let argv = t.render(&profile(|_| {}), &mlx(1, 8, 1)).argv();
@@ -735,13 +666,19 @@ mod tests {
 
     #[test]
     fn every_placeholder_has_a_distinct_name_that_parses_back() {
-        for p in Placeholder::ALL {
-            assert_eq!(Placeholder::parse(p.name()), Some(*p));
+        for p in Placeholder::all() {
+            assert_eq!(Placeholder::parse(p.name()), Some(p));
         }
-        let mut names: Vec<&str> = Placeholder::ALL.iter().map(|p| p.name()).collect();
+        let mut names: Vec<&str> = Placeholder::all().map(Placeholder::name).collect();
+        let count = names.len();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), Placeholder::ALL.len());
+        assert_eq!(names.len(), count);
+        assert!(
+            Placeholder::parse("auto_start").is_none()
+                && Placeholder::parse("description").is_none(),
+            "the manager's own fields are no placeholders"
+        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub async fn probe(client: &reqwest::Client, host: &str, port: u16, timeout: Dur
             Probe {
                 healthy: true,
                 response_time_ms: elapsed,
-                model_loaded: Some(loaded.unwrap_or(false)),
+                // Unknown (None) when the answer is not the OpenAI model list.
+                model_loaded: loaded,
                 error: None,
             }
         }

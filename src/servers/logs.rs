@@ -83,6 +83,20 @@ pub fn last_lines(path: &Path, n: usize) -> (Vec<String>, u64) {
     )
 }
 
+/// One item of a log stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogItem {
+    /// One line of output.
+    Line(String),
+    /// The server has stopped (or never ran here); the stream ends.
+    Stopped {
+        /// Exit code, when known.
+        exit_code: Option<i32>,
+        /// Whether the run failed, when known.
+        failed: Option<bool>,
+    },
+}
+
 /// Follow the log from `offset`, sending each new complete line (through `wrap`),
 /// until `done` says the writer has gone (then the rest is drained) or the
 /// receiver is dropped.

@@ -109,6 +109,10 @@ impl Sampler {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests spawn and read the clock directly"
+)]
 mod tests {
     use super::*;
 

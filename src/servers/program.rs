@@ -160,6 +160,10 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the program probe is a seam: it runs `<program> --version`"
+)]
 async fn run_version(
     path: &Path,
     env: &BTreeMap<String, String>,
@@ -190,6 +194,10 @@ async fn run_version(
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests spawn and read the clock directly"
+)]
 mod tests {
     use super::*;
 

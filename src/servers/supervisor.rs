@@ -20,17 +20,23 @@ use std::{
 use chrono::Utc;
 use mlx_manager_sdk::Db;
 use nix::sys::signal::Signal;
-use tokio::sync::watch;
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinError,
+};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
 
 use super::{
     command::{ServerCommand, Template},
     health::{self, Probe},
     instances::{self, Instance},
     logs,
+    logs::LogItem,
     process::{self, Sampler},
     program::{ProgramProbe, ServerProgram, VERSION_TIMEOUT},
 };
-use crate::{config::LauncherSettings, profiles::Profile};
+use crate::{config::ModelServerSettings, profiles::Profile};
 
 /// How often a running server's health is checked in the background.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(15);
@@ -115,9 +121,7 @@ impl Managed {
     }
 
     fn set_healthy(&self, healthy: bool) {
-        if let Ok(mut h) = self.healthy.lock() {
-            *h = Some(healthy);
-        }
+        *lock(&self.healthy) = Some(healthy);
     }
 }
 
@@ -193,7 +197,7 @@ impl Waiter {
 pub struct Supervisor {
     template: Template,
     probe: ProgramProbe,
-    settings: LauncherSettings,
+    settings: ModelServerSettings,
     data_dir: PathBuf,
     db: Db,
     http: reqwest::Client,
@@ -210,26 +214,23 @@ impl Supervisor {
     /// A supervisor launching `template`, keeping logs under `data_dir`.
     pub fn new(
         template: Template,
-        settings: LauncherSettings,
+        settings: ModelServerSettings,
         data_dir: PathBuf,
         db: Db,
         events: EventBus,
-    ) -> Arc<Self> {
-        Arc::new(Self {
+    ) -> Result<Arc<Self>, reqwest::Error> {
+        Ok(Arc::new(Self {
             template,
             probe: ProgramProbe::new(),
             settings,
             data_dir,
             db,
             // Servers are local: health probes never go through HTTP(S)_PROXY.
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .unwrap_or_default(),
+            http: reqwest::Client::builder().no_proxy().build()?,
             servers: Mutex::new(HashMap::new()),
             sampler: Mutex::new(Sampler::default()),
             events,
-        })
+        }))
     }
 
     /// What the configured model-server program is (learned once per program
@@ -312,6 +313,14 @@ impl Supervisor {
         })
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a server's start time, recorded for adoption"
+    )]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the supervisor is the seam that spawns model servers"
+    )]
     fn spawn(
         self: &Arc<Self>,
         profile: &Profile,
@@ -525,11 +534,6 @@ impl Supervisor {
         self.start(profile).await
     }
 
-    /// Whether the profile's server runs.
-    pub fn is_running(&self, profile_id: &str) -> bool {
-        self.active(profile_id).is_some()
-    }
-
     /// Probe the profile's server now; `None` when it does not run.
     pub async fn health(&self, profile_id: &str) -> Option<Probe> {
         let m = self.active(profile_id)?;
@@ -566,7 +570,54 @@ impl Supervisor {
             .map(|m| m.state.subscribe())
     }
 
-    /// Every running server, with memory and CPU summed over its process tree.
+    /// A server's log as a stream: the last `lines` lines, then new lines as
+    /// they are written, then [`LogItem::Stopped`] once the server exits (at
+    /// once when it does not run here) or `shutdown` is cancelled. Every
+    /// stream gets every line; dropping it ends the task that feeds it.
+    pub fn log_stream(
+        &self,
+        profile_id: &str,
+        lines: usize,
+        shutdown: CancellationToken,
+    ) -> ReceiverStream<LogItem> {
+        let (tx, rx) = mpsc::channel(256);
+        let path = self.log_path(profile_id);
+        let mut run = self.subscribe(profile_id);
+        tokio::spawn(async move {
+            let (past, offset) = logs::last_lines(&path, lines);
+            for line in past {
+                if tx.send(LogItem::Line(line)).await.is_err() {
+                    return;
+                }
+            }
+            let exited = |run: &mut Option<watch::Receiver<RunState>>| {
+                run.as_mut()
+                    .is_none_or(|r| matches!(*r.borrow(), RunState::Exited(_)))
+            };
+            let mut watch = run.clone();
+            logs::follow(path, offset, tx.clone(), LogItem::Line, move || {
+                shutdown.is_cancelled() || exited(&mut watch)
+            })
+            .await;
+            let (exit_code, failed) = match run.as_mut().map(|r| r.borrow().clone()) {
+                Some(RunState::Exited(exit)) => (exit.code, Some(exit.failed)),
+                _ => (None, None),
+            };
+            // The receiver may have gone; then nobody waits for the end.
+            let _ = tx.send(LogItem::Stopped { exit_code, failed }).await;
+        });
+        ReceiverStream::new(rx)
+    }
+
+    /// Every running server, with memory and CPU summed over its process
+    /// tree, read off the async workers.
+    pub async fn list_running(self: &Arc<Self>) -> Result<Vec<ServerSummary>, JoinError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.list()).await
+    }
+
+    /// Every running server, with memory and CPU summed over its process tree
+    /// (blocking: it samples the process table).
     pub fn list(&self) -> Vec<ServerSummary> {
         let active: Vec<(String, Arc<Managed>)> = lock(&self.servers)
             .iter()
@@ -608,6 +659,10 @@ impl Supervisor {
     /// Reconcile the store with reality at start-up: a recorded process that is
     /// gone is forgotten; one that still runs (the same process: same start time,
     /// or answering health) is adopted, so it can be watched and stopped.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "an adopted server's age, from its recorded start"
+    )]
     pub async fn reconcile(self: &Arc<Self>) -> Result<(), surrealdb::Error> {
         for (profile_id, inst) in instances::all(&self.db).await? {
             let pid = u32::try_from(inst.pid).unwrap_or_default();

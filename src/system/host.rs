@@ -4,6 +4,7 @@
 use std::{path::Path, time::Duration};
 
 use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
+use tokio::task::JoinError;
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -49,6 +50,55 @@ pub fn memory() -> Memory {
     Memory { total, available }
 }
 
+/// Memory figures in GiB, with the budget recommended for MLX models.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemoryReport {
+    /// Physical memory.
+    pub total_gb: f64,
+    /// Memory available to new processes.
+    pub available_gb: f64,
+    /// `total_gb - available_gb`.
+    pub used_gb: f64,
+    /// Used memory in percent of total, to one decimal.
+    pub percent_used: f64,
+    /// `max_memory_percent` of total memory.
+    pub mlx_recommended_gb: f64,
+}
+
+/// The host's memory now, read off the async workers; `max_memory_percent` is
+/// the share of memory recommended for MLX models.
+pub async fn memory_report(max_memory_percent: u8) -> Result<MemoryReport, JoinError> {
+    let m = tokio::task::spawn_blocking(memory).await?;
+    Ok(MemoryReport {
+        total_gb: gib(m.total),
+        available_gb: gib(m.available),
+        used_gb: gib(m.used()),
+        percent_used: (m.percent_used() * 10.0).round() / 10.0,
+        mlx_recommended_gb: (gib(m.total) * f64::from(max_memory_percent)).round() / 100.0,
+    })
+}
+
+/// Facts about the host that do not change while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostFacts {
+    /// Operating system name and version.
+    pub os_version: String,
+    /// CPU or Apple chip.
+    pub chip: String,
+    /// Physical memory in GiB.
+    pub memory_gb: f64,
+}
+
+/// The host's facts, read off the async workers.
+pub async fn facts() -> Result<HostFacts, JoinError> {
+    tokio::task::spawn_blocking(|| HostFacts {
+        os_version: os_version(),
+        chip: chip(),
+        memory_gb: gib(memory().total),
+    })
+    .await
+}
+
 /// The operating system's name and version.
 pub fn os_version() -> String {
     System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_owned())
@@ -68,6 +118,10 @@ pub fn chip() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_owned())
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the host probes are a seam: sysctl and mlx"
+)]
 fn macos_sysctl(name: &str) -> Option<String> {
     if !cfg!(target_os = "macos") {
         return None;
@@ -89,6 +143,10 @@ pub async fn mlx_version(timeout: Duration) -> Option<String> {
     first_line(Path::new("python3"), &["-c", script], timeout).await
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the host probes are a seam: sysctl and mlx"
+)]
 async fn first_line(program: &Path, args: &[&str], timeout: Duration) -> Option<String> {
     let child = tokio::process::Command::new(program)
         .args(args)

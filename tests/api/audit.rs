@@ -35,15 +35,14 @@ async fn all_events(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
 
 /// Wait until `action` has been recorded `n` times; returns those events.
 async fn wait_for(app: &TestApp, token: &str, action: &str, n: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let found = all_events(app, token, &format!("action={action}")).await;
-        if found.len() >= n || tokio::time::Instant::now() > deadline {
-            assert_eq!(found.len(), n, "{action} events");
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let query = format!("action={action}");
+    let found = crate::helpers::poll_until(Duration::from_secs(10), action, || async {
+        let found = all_events(app, token, &query).await;
+        (found.len() >= n).then_some(found)
+    })
+    .await;
+    assert_eq!(found.len(), n, "{action} events");
+    found
 }
 
 fn fake_servers(f: figment::Figment) -> figment::Figment {

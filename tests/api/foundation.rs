@@ -432,41 +432,77 @@ fn the_committed_config_file_documents_every_key_with_its_default() {
     let auth =
         toml::Value::try_from(mlx_manager_auth::config::AuthConfig::default()).expect("toml");
     let mut keys = Vec::new();
-    collect_keys(&defaults, &mut keys);
-    collect_keys(&auth, &mut keys);
+    collect_keys("", &defaults, &mut keys);
+    collect_keys("plugins.auth", &auth, &mut keys);
     let audit =
         toml::Value::try_from(mlx_manager_audit::config::AuditConfig::default()).expect("toml");
-    collect_keys(&audit, &mut keys);
+    collect_keys("plugins.audit", &audit, &mut keys);
+    // Settings without a default (absent from the serialised defaults).
     for key in [
-        "url",
-        "username",
-        "password",
-        "working_dir",
-        "token",
-        "organization",
-        "jwt_private_key_path",
-        "jwt_public_key_path",
-        "email",
-        "password_file",
+        "database.url",
+        "database.username",
+        "database.password",
+        "servers.working_dir",
+        "hub.token",
+        "hub.organization",
+        "server.tls.cert_path",
+        "server.tls.key_path",
+        "plugins.auth.jwt_private_key_path",
+        "plugins.auth.jwt_public_key_path",
+        "plugins.auth.bootstrap.email",
+        "plugins.auth.bootstrap.password_file",
     ] {
         keys.push(key.to_owned());
     }
+    let documented = documented_keys(&text);
     for key in keys {
-        let documented = text.lines().any(|l| {
-            let l = l.trim_start_matches(['#', ' ']);
-            l.starts_with(&format!("{key} =")) || l.contains(&format!(".{key} ="))
-        });
-        assert!(documented, "config.toml does not document `{key}`");
+        assert!(
+            documented.contains(&key),
+            "config.toml does not document `{key}` in its section"
+        );
     }
 }
 
-fn collect_keys(value: &toml::Value, out: &mut Vec<String>) {
+/// Every `section.key` that `text` sets or shows commented out: a `key = `
+/// line (with or without `# `) under the last `[section]` header before it
+/// (commented headers count: `# [server.tls]`).
+fn documented_keys(text: &str) -> std::collections::BTreeSet<String> {
+    let mut section = String::new();
+    let mut out = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let l = line.trim_start_matches(['#', ' ']);
+        if let Some(header) = l.strip_prefix('[').and_then(|h| h.split_once(']')) {
+            if !header.0.contains(['"', ' ']) {
+                section = header.0.to_owned();
+            }
+            continue;
+        }
+        if let Some((key, _)) = l.split_once(" =")
+            && !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            out.insert(if section.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{section}.{key}")
+            });
+        }
+    }
+    out
+}
+
+fn collect_keys(prefix: &str, value: &toml::Value, out: &mut Vec<String>) {
     if let toml::Value::Table(t) = value {
         for (k, v) in t {
-            if v.is_table() {
-                collect_keys(v, out);
+            let path = if prefix.is_empty() {
+                k.clone()
             } else {
-                out.push(k.clone());
+                format!("{prefix}.{k}")
+            };
+            if v.is_table() {
+                collect_keys(&path, v, out);
+            } else {
+                out.push(path);
             }
         }
     }
@@ -732,4 +768,28 @@ async fn allow_names_the_most_specific_route_for_ids_with_a_slash() {
     assert_eq!(resp.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(resp.headers()["allow"], "GET");
     app.shutdown().await;
+}
+
+#[test]
+fn every_error_code_is_snake_case_and_declared_once_across_the_crates() {
+    let tables: [(&str, &[mlx_manager::sdk::ErrorCode]); 4] = [
+        ("sdk", mlx_manager::sdk::codes::ALL),
+        ("core", mlx_manager::api::codes::ALL),
+        ("auth", mlx_manager_auth::error::codes::ALL),
+        ("audit", mlx_manager_audit::codes::ALL),
+    ];
+    let mut seen = std::collections::BTreeMap::new();
+    for (crate_name, codes) in tables {
+        assert!(!codes.is_empty(), "{crate_name} has codes");
+        for code in codes {
+            assert!(
+                code.is_well_formed(),
+                "{crate_name}: {code} is not snake_case"
+            );
+            if let Some(other) = seen.insert(code.as_str(), crate_name) {
+                panic!("{code} is declared by both {other} and {crate_name}");
+            }
+        }
+    }
+    assert!(seen.len() > 60, "{} codes", seen.len());
 }

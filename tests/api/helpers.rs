@@ -73,15 +73,37 @@ impl TestApp {
         .await
     }
 
+    /// The app with default plugins and test settings, reading the time from
+    /// `clock` (a test moves it instead of sleeping).
+    pub async fn spawn_with_clock(
+        clock: mlx_manager::sdk::clock::SharedClock,
+        configure: impl FnOnce(Figment) -> Figment,
+    ) -> Self {
+        Self::try_spawn_clocked::<mlx_manager::plugins::DefaultPlugins>(
+            |f| configure(with_fast_hashing(f)),
+            clock,
+        )
+        .await
+        .expect("app builds")
+    }
+
     /// The app with the plugin set `P`, or why it did not start.
     pub async fn try_spawn_plugins<P: PluginSet>(
         configure: impl FnOnce(Figment) -> Figment,
+    ) -> Result<Self, mlx_manager::startup::StartupError> {
+        let clock = std::sync::Arc::new(mlx_manager::sdk::clock::SystemClock);
+        Self::try_spawn_clocked::<P>(configure, clock).await
+    }
+
+    async fn try_spawn_clocked<P: PluginSet>(
+        configure: impl FnOnce(Figment) -> Figment,
+        clock: mlx_manager::sdk::clock::SharedClock,
     ) -> Result<Self, mlx_manager::startup::StartupError> {
         init_test_logs();
         let data_dir = tempfile::tempdir().expect("tempdir");
         let config =
             Config::from_figment(configure(test_figment(data_dir.path()))).expect("config");
-        let app = Application::<P>::build_with(config).await?;
+        let app = Application::<P>::build_with_clock(config, clock).await?;
         let port = app.port();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
@@ -573,6 +595,26 @@ impl Sse {
 }
 
 /// Poll `check` until it holds, or panic after `within`.
+/// Poll `probe` every 50 ms until it gives `Some`, and return that; fail the
+/// test naming `what` when `within` passes first.
+pub async fn poll_until<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub async fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + within;
     while !check() {

@@ -98,16 +98,12 @@ async fn a_key_is_shown_once_stored_as_a_digest_and_works_as_bearer_and_as_x_api
     assert!(!list.to_string().contains(&key[key.len() - 20..]));
 
     // Its last use is recorded (to within a minute), off the request.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let list = crate::helpers::poll_until(Duration::from_secs(10), "last_used_at", || async {
         let list = json(app.get_as(&admin, "/api/auth/keys").await).await;
-        if list[0]["last_used_at"].is_string() {
-            assert_eq!(list[0]["last_used_address"], "127.0.0.1");
-            break;
-        }
-        assert!(Instant::now() < deadline, "last_used_at is recorded");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        list[0]["last_used_at"].is_string().then_some(list)
+    })
+    .await;
+    assert_eq!(list[0]["last_used_address"], "127.0.0.1");
 
     // Revoked, it is 401 at its next request.
     let resp = revoke_key(&app, &admin, id).await;
@@ -767,4 +763,63 @@ async fn ended(sse: &mut crate::helpers::Sse, within: Duration) -> bool {
             None => return false,
         }
     }
+}
+
+#[tokio::test]
+async fn a_stream_ticket_dies_after_its_lifetime_and_a_key_after_its_expiry() {
+    use mlx_manager::sdk::clock::ManualClock;
+    let clock = ManualClock::new();
+    let app = TestApp::spawn_with_clock(clock.clone(), |f| f).await;
+    let admin = app.admin_token().await;
+    let logs = "/api/servers/nope/logs";
+
+    // A ticket inside its 60 s reaches the handler (404); one past it is refused.
+    let fresh = app.ticket(&admin, logs).await;
+    clock.advance(Duration::from_secs(59));
+    assert_error(
+        app.get(&format!("{logs}?ticket={fresh}")).await,
+        StatusCode::NOT_FOUND,
+        "profile_not_found",
+        None,
+    )
+    .await;
+    let stale = app.ticket(&admin, logs).await;
+    clock.advance(Duration::from_secs(61));
+    assert_error(
+        app.get(&format!("{logs}?ticket={stale}")).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_ticket",
+        None,
+    )
+    .await;
+
+    // A key of one day works for a day, then is 401 api_key_expired.
+    let created = new_key(&app, &admin, "daily", json!({ "expires_in_days": 1 })).await;
+    let key = created["key"].as_str().expect("key").to_owned();
+    clock.advance(Duration::from_secs(23 * 3600));
+    assert_eq!(
+        get_with_header(&app, &key, "/api/auth/me").await.status(),
+        StatusCode::OK
+    );
+    // 30 s before its end it mints a ticket; 40 s later the key has expired
+    // while the ticket is still inside its own lifetime.
+    clock.advance(Duration::from_secs(3600 - 30));
+    let ticket = app.ticket(&key, logs).await;
+    clock.advance(Duration::from_secs(40));
+    assert_error(
+        get_with_header(&app, &key, "/api/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "api_key_expired",
+        None,
+    )
+    .await;
+    // The ticket dies with the key that minted it.
+    assert_error(
+        app.get(&format!("{logs}?ticket={ticket}")).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_ticket",
+        None,
+    )
+    .await;
+    app.shutdown().await;
 }

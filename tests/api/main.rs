@@ -1,6 +1,9 @@
 //! Black-box tests: each spawns the real app on port 0 with a `mem://` store
 //! through `TestApp`, and talks to it over HTTP on loopback.
-
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests spawn the manager and read the clock directly"
+)]
 // Helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 

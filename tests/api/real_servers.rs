@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use futures_util::future::join_all;
 use mlx_manager::{
-    config::LauncherSettings,
+    config::ModelServerSettings,
     profiles::{ModelType, NewProfile, Profile, ProfileValues},
     servers::{
         command::{ServerCommand, Template},
@@ -76,7 +76,7 @@ fn full_profile(model_type: ModelType) -> Profile {
     };
     Profile {
         id: "p1".into(),
-        values: ProfileValues::from_new(new, 10240).expect("valid profile"),
+        values: ProfileValues::from_new(new).expect("valid profile"),
         service_installed: false,
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),
@@ -132,9 +132,9 @@ async fn check_release(version: Version, launcher: PathBuf) -> Vec<String> {
     if program != ServerProgram::MlxOpenAiServer(version) {
         return vec![format!("{version}: --version read as {program:?}")];
     }
-    let settings = LauncherSettings {
+    let settings = ModelServerSettings {
         program: launcher,
-        ..LauncherSettings::default()
+        ..ModelServerSettings::default()
     };
     let template = Template::new(&settings).expect("the default template");
     for model_type in ModelType::ALL {

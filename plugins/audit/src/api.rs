@@ -1,6 +1,7 @@
 //! `/api/audit/events`: the audit log, filtered and paged newest first, exported
 //! as JSON Lines, and followed live as an event stream. Action `audit.read`.
 
+use crate::codes;
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
@@ -116,7 +117,7 @@ pub enum Export {
 }
 
 fn bad(detail: impl Into<String>) -> ApiError {
-    ApiError::unprocessable("invalid_filter", detail)
+    ApiError::unprocessable(codes::INVALID_FILTER, detail)
 }
 
 fn filter(

@@ -90,6 +90,10 @@ async fn write_events(
     }
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "retention runs against the real time"
+)]
 async fn prune_forever(db: Db, config: AuditConfig, stopping: CancellationToken) {
     let mut ticks = tokio::time::interval(config.prune_interval);
     loop {
@@ -174,5 +178,13 @@ impl Plugin for AuditPlugin {
         {
             tracing::warn!(error = %e, "the audit writer ended abnormally");
         }
+    }
+}
+
+/// The audit plugin's error codes, in one table.
+pub mod codes {
+    mlx_manager_sdk::error_codes! {
+            /// 422: invalid filter.
+            INVALID_FILTER = "invalid_filter";
     }
 }

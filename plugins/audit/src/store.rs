@@ -166,6 +166,10 @@ pub async fn prune(db: &Db, cutoff: DateTime<Utc>) -> Result<usize, surrealdb::E
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests spawn and read the clock directly"
+)]
 mod tests {
     use super::*;
     use mlx_manager_sdk::{Actor, EventAction, Target};

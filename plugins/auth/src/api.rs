@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{Actor, ApiError, Auth, ClientAddress, CredentialId, JsonBody, Role};
+use mlx_manager_sdk::{Actor, ApiError, Auth, ClientAddress, CredentialId, Done, JsonBody, Role};
 use poem::{Request, web::Data};
 use poem_openapi::{
     ApiResponse, Object, OpenApi, Tags,
@@ -191,8 +191,8 @@ impl From<KeyRow> for ApiKeyInfo {
             expires_at: row.expires_at,
             last_used_at: row.last_used_at,
             last_used_address: row.last_used_address,
-            rpm: row.rpm.and_then(|v| u32::try_from(v).ok()),
-            max_concurrent: row.max_concurrent.and_then(|v| u32::try_from(v).ok()),
+            rpm: row.rpm,
+            max_concurrent: row.max_concurrent,
         }
     }
 }
@@ -341,14 +341,6 @@ pub enum TicketCreated {
     /// The ticket was minted.
     #[oai(status = 201)]
     Created(Json<StreamTicketGrant>),
-}
-
-/// 204.
-#[derive(ApiResponse)]
-pub enum Done {
-    /// Done; no content.
-    #[oai(status = 204)]
-    NoContent,
 }
 
 /// The client's address as the core determined it (`server.trusted_proxies`).
@@ -840,7 +832,7 @@ impl AuthApi {
         plugin: Data<&Arc<AuthPlugin>>,
     ) -> Result<Json<Vec<ThrottleLock>>, ApiError> {
         auth.require_login(USERS_MANAGE)?;
-        let now = Utc::now();
+        let now = plugin.service().now();
         let locks = plugin
             .service()
             .throttle()
@@ -878,7 +870,9 @@ impl AuthApi {
         address: Query<Option<String>>,
     ) -> Result<Done, ApiError> {
         auth.require_login(USERS_MANAGE)?;
-        let bad = |d: &str| ApiError::unprocessable("invalid_parameter", d.to_owned());
+        let bad = |d: &str| {
+            ApiError::unprocessable(mlx_manager_sdk::codes::INVALID_PARAMETER, d.to_owned())
+        };
         let ip = match address.0.as_deref() {
             Some(a) => Some(
                 a.parse::<std::net::IpAddr>()

@@ -94,8 +94,8 @@ pub async fn run(
                     "{:<22} {:<32} {:<9} {:<8} {}",
                     u.key(),
                     u.email,
-                    u.status,
-                    u.role,
+                    u.status.as_str(),
+                    u.role.as_str(),
                     u.created_at.to_rfc3339()
                 );
             }

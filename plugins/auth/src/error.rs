@@ -1,7 +1,7 @@
 //! `AuthError`, the plugin's domain errors, and the one `match` that maps them to
 //! HTTP statuses, codes and the Python project's sentences.
 
-use mlx_manager_sdk::ApiError;
+use mlx_manager_sdk::{ApiError, ErrorCode};
 
 /// Why an authentication or user-management request failed.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +86,7 @@ pub enum AuthError {
     SessionNotFound,
     /// A key's request breaks a rule: the code and a sentence naming it.
     #[error("{1}")]
-    KeyRejected(&'static str, String),
+    KeyRejected(ErrorCode, String),
     /// A stream ticket's `path` is not a path.
     #[error(
         "path must be the absolute path of an event stream (no query), at most 1024 characters"
@@ -108,39 +108,110 @@ impl From<AuthError> for ApiError {
         use AuthError as E;
         let detail = err.to_string();
         match err {
-            E::InvalidEmail | E::NonAsciiEmail => ApiError::unprocessable("invalid_email", detail),
-            E::PasswordTooShort | E::PasswordTooLong => {
-                ApiError::unprocessable("invalid_password", detail)
+            E::InvalidEmail | E::NonAsciiEmail => {
+                ApiError::unprocessable(codes::INVALID_EMAIL, detail)
             }
-            E::EmailTaken => ApiError::conflict("email_taken", detail),
-            E::RegistrationClosed => ApiError::forbidden("registration_closed", detail),
-            E::InvalidCredentials => ApiError::unauthorized("invalid_credentials", detail),
-            E::AccountPending => ApiError::forbidden("account_pending", detail),
-            E::AccountDisabled => ApiError::forbidden("account_disabled", detail),
-            E::UnsupportedGrantType => ApiError::bad_request("unsupported_grant_type", detail),
-            E::WrongCurrentPassword => ApiError::unprocessable("wrong_current_password", detail),
-            E::InvalidToken => ApiError::unauthorized("invalid_token", detail),
-            E::TokenExpired => ApiError::unauthorized("token_expired", detail),
-            E::TokenRevoked => ApiError::unauthorized("token_revoked", detail),
-            E::InvalidTicket => ApiError::unauthorized("invalid_ticket", detail),
-            E::AccountInactive => ApiError::unauthorized("account_inactive", detail),
-            E::UserNotFound => ApiError::not_found("user_not_found", detail),
-            E::RoleConflict => ApiError::unprocessable("role_conflict", detail),
-            E::InvalidApiKey => ApiError::unauthorized("invalid_api_key", detail),
-            E::ApiKeyExpired => ApiError::unauthorized("api_key_expired", detail),
-            E::KeyNotFound => ApiError::not_found("key_not_found", detail),
-            E::SessionNotFound => ApiError::not_found("session_not_found", detail),
+            E::PasswordTooShort | E::PasswordTooLong => {
+                ApiError::unprocessable(codes::INVALID_PASSWORD, detail)
+            }
+            E::EmailTaken => ApiError::conflict(codes::EMAIL_TAKEN, detail),
+            E::RegistrationClosed => ApiError::forbidden(codes::REGISTRATION_CLOSED, detail),
+            E::InvalidCredentials => ApiError::unauthorized(codes::INVALID_CREDENTIALS, detail),
+            E::AccountPending => ApiError::forbidden(codes::ACCOUNT_PENDING, detail),
+            E::AccountDisabled => ApiError::forbidden(codes::ACCOUNT_DISABLED, detail),
+            E::UnsupportedGrantType => ApiError::bad_request(codes::UNSUPPORTED_GRANT_TYPE, detail),
+            E::WrongCurrentPassword => {
+                ApiError::unprocessable(codes::WRONG_CURRENT_PASSWORD, detail)
+            }
+            E::InvalidToken => ApiError::unauthorized(codes::INVALID_TOKEN, detail),
+            E::TokenExpired => ApiError::unauthorized(codes::TOKEN_EXPIRED, detail),
+            E::TokenRevoked => ApiError::unauthorized(codes::TOKEN_REVOKED, detail),
+            E::InvalidTicket => ApiError::unauthorized(codes::INVALID_TICKET, detail),
+            E::AccountInactive => ApiError::unauthorized(codes::ACCOUNT_INACTIVE, detail),
+            E::UserNotFound => ApiError::not_found(codes::USER_NOT_FOUND, detail),
+            E::RoleConflict => ApiError::unprocessable(codes::ROLE_CONFLICT, detail),
+            E::InvalidApiKey => ApiError::unauthorized(codes::INVALID_API_KEY, detail),
+            E::ApiKeyExpired => ApiError::unauthorized(codes::API_KEY_EXPIRED, detail),
+            E::KeyNotFound => ApiError::not_found(codes::KEY_NOT_FOUND, detail),
+            E::SessionNotFound => ApiError::not_found(codes::SESSION_NOT_FOUND, detail),
             E::KeyRejected(code, _) => ApiError::unprocessable(code, detail),
-            E::InvalidTicketPath => ApiError::unprocessable("invalid_path", detail),
+            E::InvalidTicketPath => ApiError::unprocessable(codes::INVALID_PATH, detail),
             E::Throttled(wait) => {
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-                ApiError::too_many_requests("too_many_attempts", detail, secs)
+                ApiError::too_many_requests(codes::TOO_MANY_ATTEMPTS, detail, secs)
             }
             E::LastAdminDemotion | E::LastAdminDisable | E::LastAdminDelete => {
-                ApiError::bad_request("last_admin", detail)
+                ApiError::bad_request(codes::LAST_ADMIN, detail)
             }
             E::Store(e) => ApiError::internal(e),
             E::Internal(e) => ApiError::internal(e),
         }
+    }
+}
+
+/// The auth plugin's error codes: every `code` it answers with, in one table
+/// (the SDK's shared codes are in `mlx_manager_sdk::codes`).
+pub mod codes {
+    mlx_manager_sdk::error_codes! {
+            /// 403: account disabled.
+            ACCOUNT_DISABLED = "account_disabled";
+            /// 401: account inactive.
+            ACCOUNT_INACTIVE = "account_inactive";
+            /// 403: account pending.
+            ACCOUNT_PENDING = "account_pending";
+            /// 401: api key expired.
+            API_KEY_EXPIRED = "api_key_expired";
+            /// 422: duplicate key name.
+            DUPLICATE_KEY_NAME = "duplicate_key_name";
+            /// 409: email taken.
+            EMAIL_TAKEN = "email_taken";
+            /// 401: invalid api key.
+            INVALID_API_KEY = "invalid_api_key";
+            /// 401: invalid credentials.
+            INVALID_CREDENTIALS = "invalid_credentials";
+            /// 422: invalid email.
+            INVALID_EMAIL = "invalid_email";
+            /// 422: invalid key actions.
+            INVALID_KEY_ACTIONS = "invalid_key_actions";
+            /// 422: invalid key lifetime.
+            INVALID_KEY_LIFETIME = "invalid_key_lifetime";
+            /// 422: invalid key limits.
+            INVALID_KEY_LIMITS = "invalid_key_limits";
+            /// 422: invalid key models.
+            INVALID_KEY_MODELS = "invalid_key_models";
+            /// 422: invalid key name.
+            INVALID_KEY_NAME = "invalid_key_name";
+            /// 422: invalid password.
+            INVALID_PASSWORD = "invalid_password";
+            /// 422: invalid path.
+            INVALID_PATH = "invalid_path";
+            /// 401: invalid ticket.
+            INVALID_TICKET = "invalid_ticket";
+            /// 401: invalid token.
+            INVALID_TOKEN = "invalid_token";
+            /// 404: key not found.
+            KEY_NOT_FOUND = "key_not_found";
+            /// 400: last admin.
+            LAST_ADMIN = "last_admin";
+            /// 403: registration closed.
+            REGISTRATION_CLOSED = "registration_closed";
+            /// 422: role conflict.
+            ROLE_CONFLICT = "role_conflict";
+            /// 404: session not found.
+            SESSION_NOT_FOUND = "session_not_found";
+            /// 401: token expired.
+            TOKEN_EXPIRED = "token_expired";
+            /// 401: token revoked.
+            TOKEN_REVOKED = "token_revoked";
+            /// 429: too many attempts.
+            TOO_MANY_ATTEMPTS = "too_many_attempts";
+            /// 422: too many keys.
+            TOO_MANY_KEYS = "too_many_keys";
+            /// 400: unsupported grant type.
+            UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type";
+            /// 404: user not found.
+            USER_NOT_FOUND = "user_not_found";
+            /// 422: wrong current password.
+            WRONG_CURRENT_PASSWORD = "wrong_current_password";
     }
 }

@@ -4,10 +4,11 @@
 //! dummy digest when the id is unknown, so nothing tells a wrong secret from an
 //! unknown key.
 
+use crate::error::codes;
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
     Db,
-    store::{Binds, bind, is_unique_violation, record_key, transaction},
+    store::{Binds, StoreFailure, bind, classify, record_key, transaction},
 };
 use rand::{Rng, distributions::Alphanumeric, rngs::OsRng};
 use sha2::{Digest, Sha256};
@@ -104,9 +105,9 @@ pub struct KeyRow {
     /// Profile names it may use on the gateway (`None`: all).
     pub models: Option<Vec<String>>,
     /// Gateway requests a minute.
-    pub rpm: Option<i64>,
+    pub rpm: Option<u32>,
     /// Gateway requests at once.
-    pub max_concurrent: Option<i64>,
+    pub max_concurrent: Option<u32>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// When it stops working (`None`: never).
@@ -148,6 +149,9 @@ pub struct KeySpec {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// What the creation `THROW`s past the cap.
+const TOO_MANY_KEYS: &str = "too_many_keys";
+
 /// Store a key for `user_id`, refusing a duplicate name and a hundred-and-first key.
 pub async fn create(
     db: &Db,
@@ -159,7 +163,7 @@ pub async fn create(
     // ones conflict (and are retried) instead of both passing the count.
     let sql = "BEGIN TRANSACTION;
 UPSERT type::record('key_guard', $user) SET touched = time::now();
-IF array::len((SELECT VALUE id FROM api_key WHERE user_id = $user)) >= $max { THROW 'too many keys' };
+IF array::len((SELECT VALUE id FROM api_key WHERE user_id = $user)) >= $max { THROW $too_many };
 LET $created = CREATE ONLY type::record('api_key', $id) CONTENT {
     user_id: $user, name: $name, digest: $digest, actions: $actions, models: $models,
     rpm: $rpm, max_concurrent: $max_concurrent, created_at: $created_at, expires_at: $expires_at
@@ -170,6 +174,7 @@ COMMIT TRANSACTION;";
         bind("id", new.id.clone()),
         bind("user", user_id.to_owned()),
         bind("max", MAX_KEYS_PER_USER),
+        bind("too_many", TOO_MANY_KEYS),
         bind("name", spec.name.clone()),
         bind("digest", new.digest.clone()),
         bind("actions", spec.actions.clone()),
@@ -179,21 +184,21 @@ COMMIT TRANSACTION;";
         bind("created_at", spec.created_at),
         bind("expires_at", spec.expires_at),
     ];
-    let value = transaction(db, sql, &binds).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            AuthError::KeyRejected(
-                "duplicate_key_name",
-                "You already have a key with this name".into(),
-            )
-        } else if mlx_manager_sdk::store::thrown_message(&e) == Some("too many keys") {
-            AuthError::KeyRejected(
-                "too_many_keys",
+    let value = transaction(db, sql, &binds)
+        .await
+        .map_err(|e| match classify(&e) {
+            StoreFailure::Unique { index } if index == "api_key_owner_name" => {
+                AuthError::KeyRejected(
+                    codes::DUPLICATE_KEY_NAME,
+                    "You already have a key with this name".into(),
+                )
+            }
+            StoreFailure::Thrown(code) if code == TOO_MANY_KEYS => AuthError::KeyRejected(
+                codes::TOO_MANY_KEYS,
                 format!("A user may hold at most {MAX_KEYS_PER_USER} keys; revoke one first"),
-            )
-        } else {
-            AuthError::Store(e)
-        }
-    })?;
+            ),
+            _ => AuthError::Store(e),
+        })?;
     Option::<KeyRow>::from_value(value)?
         .ok_or_else(|| AuthError::Internal("created key not returned".into()))
 }

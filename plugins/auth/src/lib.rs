@@ -76,6 +76,7 @@ impl Plugin for AuthPlugin {
             config,
             ctx.permissions().clone(),
             ctx.events().clone(),
+            ctx.clock(),
         ));
         bootstrap_admin(&service, &bootstrap).await?;
         ctx.install_authenticator(service.clone())?;

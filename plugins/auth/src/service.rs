@@ -2,6 +2,7 @@
 //! password changes and resets, user administration and stream tickets. No HTTP
 //! types here; `api.rs` maps results to responses.
 
+use crate::error::codes;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -10,8 +11,9 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
-    Actor, ActorVia, ApiError, Authenticator, Credential, CredentialId, CredentialKind, Db, Event,
-    EventAction, EventBus, KeyScope, Outcome, Permissions, Principal, Role, Target,
+    Actor, ActorVia, ApiError, Authenticator, Credential, CredentialId, CredentialKind, Db,
+    ErrorCode, Event, EventAction, EventBus, KeyScope, Outcome, Permissions, Principal, Role,
+    Target, clock::SharedClock,
 };
 use sha2::{Digest, Sha256};
 
@@ -135,6 +137,7 @@ pub struct AuthService {
     events: EventBus,
     throttle: crate::throttle::Throttle,
     touches: Touches,
+    clock: SharedClock,
 }
 
 fn key_target(row: &KeyRow) -> Target {
@@ -159,6 +162,7 @@ impl AuthService {
         config: AuthConfig,
         permissions: Arc<Permissions>,
         events: EventBus,
+        clock: SharedClock,
     ) -> Self {
         let throttle = crate::throttle::Throttle::new(config.throttle.clone());
         Self {
@@ -170,11 +174,17 @@ impl AuthService {
             events,
             throttle,
             touches: Touches::default(),
+            clock,
         }
     }
 
     async fn publish(&self, actor: Actor, action: EventAction, target: Target) {
         self.events.publish(Event::new(actor, action, target)).await;
+    }
+
+    /// Now, by the service's clock.
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
     }
 
     /// The throttle's counters (for the admin's list and clear).
@@ -325,7 +335,8 @@ impl AuthService {
         let (access_token, claims) =
             self.tokens
                 .issue(&user.key(), user.token_version, now_secs())?;
-        let expires_at = DateTime::from_timestamp(claims.exp as i64, 0).unwrap_or_else(Utc::now);
+        let expires_at =
+            DateTime::from_timestamp(claims.exp as i64, 0).unwrap_or_else(|| self.clock.now());
         sessions::create(&self.db, &claims.jti, &user.key(), expires_at, origin).await?;
         Ok(IssuedToken {
             access_token,
@@ -350,7 +361,7 @@ impl AuthService {
             return Err(AuthError::AccountInactive);
         }
         let session = session
-            .filter(|s| s.user_id == claims.sub && s.expires_at > Utc::now())
+            .filter(|s| s.user_id == claims.sub && s.expires_at > self.clock.now())
             .ok_or(AuthError::TokenRevoked)?;
         if user.token_version != claims.ver {
             return Err(AuthError::TokenRevoked);
@@ -369,7 +380,7 @@ impl AuthService {
             return Err(AuthError::InvalidApiKey);
         }
         let row = row.ok_or(AuthError::InvalidApiKey)?;
-        if row.expired(Utc::now()) {
+        if row.expired(self.clock.now()) {
             return Err(AuthError::ApiKeyExpired);
         }
         let user = users::find(&self.db, &row.user_id)
@@ -386,15 +397,16 @@ impl AuthService {
     async fn check_ticket(&self, ticket: &str, path: &str) -> Result<Principal, AuthError> {
         let found = users::take_ticket(&self.db, &digest(ticket)).await?;
         let ticket = found
-            .filter(|t| t.expires_at > Utc::now() && t.path.as_deref() == Some(path))
+            .filter(|t| t.expires_at > self.clock.now() && t.path.as_deref() == Some(path))
             .ok_or(AuthError::InvalidTicket)?;
         match (&ticket.jti, &ticket.key_id) {
             (Some(jti), _) => {
                 let (user, session) =
                     sessions::find_with_user(&self.db, &ticket.user_id, jti).await?;
                 let user = user.ok_or(AuthError::InvalidTicket)?;
-                let live = session
-                    .is_some_and(|s| s.user_id == ticket.user_id && s.expires_at > Utc::now());
+                let live = session.is_some_and(|s| {
+                    s.user_id == ticket.user_id && s.expires_at > self.clock.now()
+                });
                 if !live || user.token_version != ticket.token_version {
                     return Err(AuthError::TokenRevoked);
                 }
@@ -409,7 +421,7 @@ impl AuthService {
             (None, Some(key_id)) => {
                 let row = keys::find(&self.db, key_id)
                     .await?
-                    .filter(|k| k.user_id == ticket.user_id && !k.expired(Utc::now()))
+                    .filter(|k| k.user_id == ticket.user_id && !k.expired(self.clock.now()))
                     .ok_or(AuthError::InvalidTicket)?;
                 let user = users::find(&self.db, &row.user_id)
                     .await?
@@ -438,8 +450,8 @@ impl AuthService {
             prefix: keys::prefix(&row.key()),
             actions: row.actions.clone(),
             models: row.models.clone(),
-            rpm: row.rpm.and_then(|v| u32::try_from(v).ok()),
-            max_concurrent: row.max_concurrent.and_then(|v| u32::try_from(v).ok()),
+            rpm: row.rpm,
+            max_concurrent: row.max_concurrent,
         };
         self.principal(user, via)
             .with_credential(CredentialId::Key(row.key()))
@@ -523,12 +535,12 @@ impl AuthService {
     }
 
     fn key_spec(&self, principal: &Principal, request: KeyRequest) -> Result<KeySpec, AuthError> {
-        let reject = |code: &'static str, detail: String| AuthError::KeyRejected(code, detail);
+        let reject = |code: ErrorCode, detail: String| AuthError::KeyRejected(code, detail);
         let name = request.name.trim().to_owned();
         let length = name.chars().count();
         if !(1..=64).contains(&length) || name.chars().any(unprintable) {
             return Err(reject(
-                "invalid_key_name",
+                codes::INVALID_KEY_NAME,
                 "name must be 1 to 64 printable characters".into(),
             ));
         }
@@ -537,7 +549,7 @@ impl AuthService {
         let lifetime = match request.expires_in_days {
             Some(days) if !(1..=MAX_KEY_DAYS).contains(&days) => {
                 return Err(reject(
-                    "invalid_key_lifetime",
+                    codes::INVALID_KEY_LIFETIME,
                     format!("expires_in_days must be a whole number from 1 to {MAX_KEY_DAYS}"),
                 ));
             }
@@ -548,13 +560,13 @@ impl AuthService {
                         0 => "this server's plugins.auth.max_key_lifetime is under a day: leave expires_in_days out".to_owned(),
                         most => format!("expires_in_days must be at most {most} (plugins.auth.max_key_lifetime)"),
                     };
-                    return Err(reject("invalid_key_lifetime", detail));
+                    return Err(reject(codes::INVALID_KEY_LIFETIME, detail));
                 }
                 Some(asked)
             }
             None => (!max.is_zero()).then_some(max),
         };
-        let created_at = Utc::now();
+        let created_at = self.clock.now();
         let expires_at = match lifetime {
             None => None,
             Some(l) => Some(
@@ -562,7 +574,10 @@ impl AuthService {
                     .ok()
                     .and_then(|l| created_at.checked_add_signed(l))
                     .ok_or_else(|| {
-                        reject("invalid_key_lifetime", "the lifetime is too long".into())
+                        reject(
+                            codes::INVALID_KEY_LIFETIME,
+                            "the lifetime is too long".into(),
+                        )
                     })?,
             ),
         };
@@ -575,7 +590,7 @@ impl AuthService {
             Some(list) => {
                 if list.len() > 100 {
                     return Err(reject(
-                        "invalid_key_models",
+                        codes::INVALID_KEY_MODELS,
                         "models may list at most 100 profiles".into(),
                     ));
                 }
@@ -584,7 +599,7 @@ impl AuthService {
                     let m = m.trim().to_owned();
                     if m.is_empty() || m.chars().count() > 128 || m.chars().any(unprintable) {
                         return Err(reject(
-                            "invalid_key_models",
+                            codes::INVALID_KEY_MODELS,
                             "each entry of models must be a profile name of 1 to 128 printable characters".into(),
                         ));
                     }
@@ -598,7 +613,7 @@ impl AuthService {
         let bounded = |v: Option<u32>, max: u32| v.is_none_or(|v| (1..=max).contains(&v));
         if !bounded(request.rpm, 1_000_000) || !bounded(request.max_concurrent, 10_000) {
             return Err(reject(
-                "invalid_key_limits",
+                codes::INVALID_KEY_LIMITS,
                 "rpm must be 1 to 1000000 and max_concurrent 1 to 10000".into(),
             ));
         }
@@ -620,7 +635,7 @@ impl AuthService {
         principal: &Principal,
         list: Vec<String>,
     ) -> Result<Vec<String>, AuthError> {
-        let reject = |detail: String| AuthError::KeyRejected("invalid_key_actions", detail);
+        let reject = |detail: String| AuthError::KeyRejected(codes::INVALID_KEY_ACTIONS, detail);
         if list.is_empty() {
             return Err(reject("actions must list at least one action (leave it out for all the owner's role allows)".into()));
         }
@@ -882,7 +897,7 @@ impl AuthService {
             jti,
             key_id,
             path: path.to_owned(),
-            expires_at: Utc::now() + ttl,
+            expires_at: self.clock.now() + ttl,
         };
         users::create_ticket(&self.db, &digest(&ticket), &spec).await?;
         Ok(IssuedTicket {
@@ -967,8 +982,9 @@ impl Authenticator for AuthService {
                     .await
                     .ok()?;
                 let user = user.filter(|u| u.status() == UserStatus::Approved)?;
-                session
-                    .filter(|s| s.user_id == principal.user_id() && s.expires_at > Utc::now())?;
+                session.filter(|s| {
+                    s.user_id == principal.user_id() && s.expires_at > self.clock.now()
+                })?;
                 Some(
                     self.principal(&user, via)
                         .with_credential(CredentialId::Session(jti.clone())),
@@ -976,7 +992,7 @@ impl Authenticator for AuthService {
             }
             CredentialId::Key(id) => {
                 let row = keys::find(&self.db, id).await.ok()??;
-                if row.expired(Utc::now()) || row.user_id != principal.user_id() {
+                if row.expired(self.clock.now()) || row.user_id != principal.user_id() {
                     return None;
                 }
                 let user = users::find(&self.db, &row.user_id).await.ok()??;

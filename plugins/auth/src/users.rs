@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
     Db, Migration, Role,
-    store::{Binds, bind, is_unique_violation, thrown_message, transaction},
+    store::{Binds, StoreFailure, bind, classify, transaction},
 };
 use surrealdb::types::{RecordId, SurrealValue, Value};
 
@@ -90,9 +90,12 @@ REMOVE TABLE IF EXISTS revoked_token;
 ];
 
 /// An account's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum, serde::Deserialize, SurrealValue,
+)]
 #[oai(rename_all = "lowercase")]
 #[serde(rename_all = "lowercase")]
+#[surreal(untagged, rename_all = "lowercase")]
 pub enum UserStatus {
     /// Registered, waiting for an admin's approval.
     Pending,
@@ -111,14 +114,6 @@ impl UserStatus {
             UserStatus::Disabled => "disabled",
         }
     }
-
-    fn parse(s: &str) -> Self {
-        match s {
-            "approved" => UserStatus::Approved,
-            "disabled" => UserStatus::Disabled,
-            _ => UserStatus::Pending,
-        }
-    }
 }
 
 /// A stored user.
@@ -132,10 +127,10 @@ pub struct UserRow {
     pub password_hash: String,
     /// Administrator flag: exactly `role == "admin"`, kept for the guard queries.
     pub is_admin: bool,
-    /// `viewer`, `user`, `operator` or `admin`.
-    pub role: String,
-    /// `pending`, `approved` or `disabled`.
-    pub status: String,
+    /// The user's role (a stored name outside the four fails the read).
+    pub role: Role,
+    /// The account's state (likewise).
+    pub status: UserStatus,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// First approval time.
@@ -154,17 +149,12 @@ impl UserRow {
 
     /// The account's state.
     pub fn status(&self) -> UserStatus {
-        UserStatus::parse(&self.status)
+        self.status
     }
 
-    /// The user's role (the schema admits only the four names).
+    /// The user's role.
     pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::Viewer)
-    }
-
-    /// An approved admin.
-    pub fn is_active_admin(&self) -> bool {
-        self.is_admin && self.status() == UserStatus::Approved
+        self.role
     }
 }
 
@@ -172,17 +162,24 @@ fn row(value: Value) -> Result<Option<UserRow>, AuthError> {
     Ok(Option::<UserRow>::from_value(value)?)
 }
 
+/// What the guard queries `THROW`: codes of ours, mapped back in
+/// [`map_write_error`].
+mod thrown {
+    pub const DEMOTION: &str = "last_admin_demotion";
+    pub const DISABLE: &str = "last_admin_disable";
+    pub const DELETE: &str = "last_admin_delete";
+}
+
 fn map_write_error(err: surrealdb::Error) -> AuthError {
-    if is_unique_violation(&err) {
-        return AuthError::EmailTaken;
-    }
-    if err.message().contains("string::is_email") {
-        return AuthError::InvalidEmail;
-    }
-    match thrown_message(&err) {
-        Some(m) if m == AuthError::LastAdminDemotion.to_string() => AuthError::LastAdminDemotion,
-        Some(m) if m == AuthError::LastAdminDisable.to_string() => AuthError::LastAdminDisable,
-        Some(m) if m == AuthError::LastAdminDelete.to_string() => AuthError::LastAdminDelete,
+    match classify(&err) {
+        StoreFailure::Unique { index } if index == "user_email_unique" => AuthError::EmailTaken,
+        StoreFailure::Assert { field } if field == "email" => AuthError::InvalidEmail,
+        StoreFailure::Thrown(code) => match code.as_str() {
+            thrown::DEMOTION => AuthError::LastAdminDemotion,
+            thrown::DISABLE => AuthError::LastAdminDisable,
+            thrown::DELETE => AuthError::LastAdminDelete,
+            _ => AuthError::Store(err),
+        },
         _ => AuthError::Store(err),
     }
 }
@@ -358,8 +355,8 @@ COMMIT TRANSACTION;"
         bind("email", patch.email.as_ref().map(|e| e.as_str().to_owned())),
         bind("role", patch.role.map(|r| r.as_str().to_owned())),
         bind("status", patch.status.map(|s| s.as_str().to_owned())),
-        bind("demotion", AuthError::LastAdminDemotion.to_string()),
-        bind("disable", AuthError::LastAdminDisable.to_string()),
+        bind("demotion", thrown::DEMOTION),
+        bind("disable", thrown::DISABLE),
     ];
     let value = transaction(db, &sql, &binds)
         .await
@@ -383,10 +380,7 @@ DELETE stream_ticket WHERE user_id = $id;
 RETURN array::len($before) > 0;
 COMMIT TRANSACTION;"
     );
-    let binds: Binds = vec![
-        bind("id", id.to_owned()),
-        bind("guard", AuthError::LastAdminDelete.to_string()),
-    ];
+    let binds: Binds = vec![bind("id", id.to_owned()), bind("guard", thrown::DELETE)];
     let value = transaction(db, &sql, &binds)
         .await
         .map_err(map_write_error)?;

@@ -9,6 +9,7 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use serde::{Deserialize, Serialize};
+use surrealdb::types::SurrealValue;
 
 use crate::ApiError;
 
@@ -25,9 +26,11 @@ use crate::ApiError;
     Serialize,
     Deserialize,
     poem_openapi::Enum,
+    SurrealValue,
 )]
 #[serde(rename_all = "lowercase")]
 #[oai(rename_all = "lowercase")]
+#[surreal(untagged, rename_all = "lowercase")]
 pub enum Role {
     /// Reads profiles, servers, models and host facts.
     Viewer,
@@ -399,7 +402,7 @@ impl Principal {
             } else {
                 format!("Requires the {least} role ({action})")
             };
-            return Err(ApiError::forbidden("forbidden", detail));
+            return Err(ApiError::forbidden(crate::codes::FORBIDDEN, detail));
         }
         if !self.key_allows(action) {
             let prefix = self
@@ -408,7 +411,7 @@ impl Principal {
                 .unwrap_or_default();
             tracing::info!(user = %self.user_id, %action, key = prefix, "action refused by the key's scope");
             return Err(ApiError::forbidden(
-                "forbidden",
+                crate::codes::FORBIDDEN,
                 format!("This API key does not allow {action}"),
             ));
         }
@@ -422,7 +425,7 @@ impl Principal {
         // Whatever the key's owner or list: the credential is checked first.
         if self.via != CredentialKind::Token {
             return Err(ApiError::forbidden(
-                "login_token_required",
+                crate::codes::LOGIN_TOKEN_REQUIRED,
                 "This operation needs a login token: API keys cannot manage keys, sessions, passwords or users",
             ));
         }

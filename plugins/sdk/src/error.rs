@@ -2,6 +2,83 @@
 
 use poem_openapi::{ApiResponse, Object, payload::Json};
 
+/// A stable, machine-readable error code: the `code` of an error body. Codes
+/// are declared once, in a crate's table ([`error_codes!`](crate::error_codes!)), so that no handler
+/// writes one as a loose string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorCode(&'static str);
+
+impl ErrorCode {
+    /// A code (use [`error_codes!`](crate::error_codes!) rather than calling this).
+    pub const fn new(code: &'static str) -> Self {
+        Self(code)
+    }
+
+    /// The code as sent.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// Whether the code is snake_case ASCII: lower-case letters and digits
+    /// between single underscores, starting with a letter.
+    pub fn is_well_formed(self) -> bool {
+        let s = self.0;
+        s.starts_with(|c: char| c.is_ascii_lowercase())
+            && !s.ends_with('_')
+            && !s.contains("__")
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Declare a crate's table of error codes: `NAME = "name";` rows with docs,
+/// each becoming an [`ErrorCode`] constant, and `ALL` listing them (its tests
+/// check that they are well formed and distinct).
+#[macro_export]
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $name:ident = $code:literal;)*) => {
+        $($(#[doc = $doc])* pub const $name: $crate::ErrorCode = $crate::ErrorCode::new($code);)*
+        /// Every code of this table.
+        pub const ALL: &[$crate::ErrorCode] = &[$($name,)*];
+    };
+}
+
+/// The codes the SDK itself answers with (and the framework's own failures).
+pub mod codes {
+    crate::error_codes! {
+        /// 400: the request is malformed.
+        BAD_REQUEST = "bad_request";
+        /// 422: the body is not valid JSON of the operation's schema.
+        INVALID_BODY = "invalid_body";
+        /// 422: a query or path parameter breaks its rule.
+        INVALID_PARAMETER = "invalid_parameter";
+        /// 401: no credentials, or credentials that are not valid.
+        NOT_AUTHENTICATED = "not_authenticated";
+        /// 403: the caller may not do this.
+        FORBIDDEN = "forbidden";
+        /// 403: this needs a login token, not an API key.
+        LOGIN_TOKEN_REQUIRED = "login_token_required";
+        /// 404: no such route.
+        NOT_FOUND = "not_found";
+        /// 405: the route has no such method.
+        METHOD_NOT_ALLOWED = "method_not_allowed";
+        /// 413: the body is over the limit.
+        PAYLOAD_TOO_LARGE = "payload_too_large";
+        /// 415: the body is not of a media type the operation takes.
+        UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type";
+        /// 421: the Host is not one this server answers for.
+        HOST_NOT_ALLOWED = "host_not_allowed";
+        /// 500: an unexpected failure (the cause is in the log).
+        INTERNAL_ERROR = "internal_error";
+    }
+}
+
 /// The body of every error response.
 ///
 /// `detail` is a human sentence (clients of the Python project match on some of
@@ -76,58 +153,62 @@ pub enum ApiError {
     Unavailable(Json<ErrorBody>),
 }
 
-fn body(code: &str, detail: impl Into<String>) -> Json<ErrorBody> {
+fn body(code: ErrorCode, detail: impl Into<String>) -> Json<ErrorBody> {
     Json(ErrorBody {
         detail: detail.into(),
-        code: code.to_owned(),
+        code: code.as_str().to_owned(),
     })
 }
 
 impl ApiError {
     /// 400 with `code` and a sentence.
-    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::BadRequest(body(code, detail))
     }
     /// 401 with `WWW-Authenticate: Bearer`.
-    pub fn unauthorized(code: &str, detail: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Unauthorized(body(code, detail), "Bearer".to_owned())
     }
     /// 403 with `code` and a sentence.
-    pub fn forbidden(code: &str, detail: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Forbidden(body(code, detail))
     }
     /// 404 with `code` and a sentence.
-    pub fn not_found(code: &str, detail: impl Into<String>) -> Self {
+    pub fn not_found(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::NotFound(body(code, detail))
     }
     /// 409 with `code` and a sentence.
-    pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Conflict(body(code, detail))
     }
     /// 422 with `code` and a sentence.
-    pub fn unprocessable(code: &str, detail: impl Into<String>) -> Self {
+    pub fn unprocessable(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Unprocessable(body(code, detail))
     }
     /// 429 with `code`, a sentence and `Retry-After` (whole seconds, at least 1).
-    pub fn too_many_requests(code: &str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
+    pub fn too_many_requests(
+        code: ErrorCode,
+        detail: impl Into<String>,
+        retry_after_secs: u64,
+    ) -> Self {
         Self::TooManyRequests(body(code, detail), retry_after_secs.max(1).to_string())
     }
     /// 501 with `code` and a sentence.
-    pub fn not_implemented(code: &str, detail: impl Into<String>) -> Self {
+    pub fn not_implemented(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::NotImplemented(body(code, detail))
     }
     /// 502 with `code` and a sentence.
-    pub fn bad_gateway(code: &str, detail: impl Into<String>) -> Self {
+    pub fn bad_gateway(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::BadGateway(body(code, detail))
     }
     /// 503 with `code` and a sentence.
-    pub fn unavailable(code: &str, detail: impl Into<String>) -> Self {
+    pub fn unavailable(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Unavailable(body(code, detail))
     }
     /// 500 "Internal server error". The cause is logged here and never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::Internal(body("internal_error", "Internal server error"))
+        Self::Internal(body(codes::INTERNAL_ERROR, "Internal server error"))
     }
 
     /// The error body, whatever the status.
@@ -164,7 +245,7 @@ mod tests {
 
     #[test]
     fn unauthorized_errors_carry_the_bearer_challenge() {
-        let resp = ApiError::unauthorized("x", "nope").into_response();
+        let resp = ApiError::unauthorized(codes::NOT_AUTHENTICATED, "nope").into_response();
         assert_eq!(resp.status(), 401);
         assert_eq!(
             resp.headers().get("www-authenticate").map(|v| v.as_bytes()),

@@ -199,6 +199,10 @@ pub struct Event {
 
 impl Event {
     /// An event that happened now, with outcome `ok`.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "an event's timestamp; no decision reads it"
+    )]
     pub fn new(actor: Actor, action: EventAction, target: Target) -> Self {
         Self {
             time: Utc::now(),

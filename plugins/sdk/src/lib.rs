@@ -19,6 +19,7 @@
 //! - [`ApiError`]: the one error response, `{"detail", "code"}`.
 
 mod access;
+pub mod clock;
 mod error;
 pub mod events;
 mod payload;
@@ -30,9 +31,9 @@ pub use access::{
     Action, ActionDecl, CredentialId, CredentialKind, KeyScope, Permissions, PermissionsError,
     Principal, Role,
 };
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, ErrorBody, ErrorCode, codes};
 pub use events::{Actor, ActorVia, Event, EventAction, EventBus, Outcome, Target};
-pub use payload::JsonBody;
+pub use payload::{Done, JsonBody};
 pub use plugin::{Migration, Plugin, PluginContext, PluginError, RequestId, RequestRecord};
 pub use security::{
     ApiKeyHeader, Auth, Authenticator, AuthenticatorHandle, BearerToken, ClientAddress, Credential,

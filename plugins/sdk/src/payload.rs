@@ -19,6 +19,14 @@ use crate::ApiError;
 
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
+/// The answer of an operation that succeeds with nothing to say: 204.
+#[derive(poem_openapi::ApiResponse, Debug)]
+pub enum Done {
+    /// Done; no content.
+    #[oai(status = 204)]
+    NoContent,
+}
+
 /// A JSON request body of type `T` (which derives both `Object` and `Deserialize`).
 #[derive(Debug, Clone)]
 pub struct JsonBody<T>(pub T);
@@ -101,7 +109,7 @@ fn parse_checked<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
             .find(|(k, _)| strict.contains(&k.as_str()))
         {
             return Err(ApiError::unprocessable(
-                "invalid_body",
+                crate::codes::INVALID_BODY,
                 format!("Invalid field `{name}`: must not be null (leave it out instead)"),
             ));
         }
@@ -114,11 +122,14 @@ fn parse_checked<T: Type + DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
 fn object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| {
         let reason = strip_position(&err.to_string());
-        ApiError::bad_request("bad_request", format!("Malformed JSON body: {reason}"))
+        ApiError::bad_request(
+            crate::codes::BAD_REQUEST,
+            format!("Malformed JSON body: {reason}"),
+        )
     })?;
     if !value.is_object() {
         return Err(ApiError::unprocessable(
-            "invalid_body",
+            crate::codes::INVALID_BODY,
             "Invalid request body: expected a JSON object",
         ));
     }
@@ -131,9 +142,15 @@ fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiErr
         let path = err.path().to_string();
         let reason = strip_position(&err.into_inner().to_string());
         if path == "." {
-            ApiError::unprocessable("invalid_body", format!("Invalid request body: {reason}"))
+            ApiError::unprocessable(
+                crate::codes::INVALID_BODY,
+                format!("Invalid request body: {reason}"),
+            )
         } else {
-            ApiError::unprocessable("invalid_body", format!("Invalid field `{path}`: {reason}"))
+            ApiError::unprocessable(
+                crate::codes::INVALID_BODY,
+                format!("Invalid field `{path}`: {reason}"),
+            )
         }
     })
 }

@@ -44,9 +44,21 @@ pub struct PluginContext {
     events: EventBus,
     offline: bool,
     stopping: tokio_util::sync::CancellationToken,
+    clock: crate::clock::SharedClock,
 }
 
 impl PluginContext {
+    /// The same context reading the time from `clock` (tests move it).
+    pub fn with_clock(mut self, clock: crate::clock::SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock plugins read the time from where it decides something.
+    pub fn clock(&self) -> crate::clock::SharedClock {
+        self.clock.clone()
+    }
+
     /// A context over the opened store and the (created) data directory, with
     /// the permissions table of every loaded component and the event bus.
     /// `offline` is true for the command line (no server will run).
@@ -66,6 +78,7 @@ impl PluginContext {
             events,
             offline,
             stopping,
+            clock: Arc::new(crate::clock::SystemClock),
         }
     }
 

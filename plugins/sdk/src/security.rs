@@ -297,7 +297,7 @@ impl<'a> ApiExtractor<'a> for StreamAuth {
 }
 
 fn not_authenticated() -> poem::Error {
-    ApiError::unauthorized("not_authenticated", "Not authenticated").into()
+    ApiError::unauthorized(crate::codes::NOT_AUTHENTICATED, "Not authenticated").into()
 }
 
 /// Find the request's one credential (Authorization, then X-API-Key, then, for
@@ -340,7 +340,7 @@ async fn authenticate_request(req: &Request, ticket: bool) -> poem::Result<Princ
 async fn authenticate(req: &Request, credential: Credential<'_>) -> poem::Result<Principal> {
     let Some(AuthenticatorHandle(Some(authenticator))) = req.data::<AuthenticatorHandle>() else {
         return Err(ApiError::unauthorized(
-            "not_authenticated",
+            crate::codes::NOT_AUTHENTICATED,
             "No authentication method is installed on this server",
         )
         .into());

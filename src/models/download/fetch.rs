@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::job::{JobContext, JobError, PlannedFile, Progress};
+use super::shared::{JobContext, JobError, PlannedFile, Progress};
 use crate::models::{hub::describe, id::ModelId};
 
 /// Write buffer per file.

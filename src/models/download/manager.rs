@@ -17,8 +17,8 @@ use tokio::{sync::Mutex, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    DownloadStatus, TaskView, is_task_id,
-    job::{self, JobContext, JobError, Progress},
+    DownloadStatus, TaskView, is_task_id, job,
+    shared::{JobContext, JobError, Progress},
     tasks,
 };
 use crate::models::{HubCache, HubClient, ModelId, ModelsError};
@@ -70,6 +70,10 @@ impl DownloadManager {
 
     /// Delete finished task records older than `keep` now and every hour after,
     /// until the manager stops.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "retention runs against the real time"
+    )]
     pub fn prune_finished_every(self: &Arc<Self>, keep: Duration) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
@@ -131,6 +135,10 @@ impl DownloadManager {
     }
 
     /// Start downloading `model`, or return the task already downloading it.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a task's creation time; no decision reads it"
+    )]
     pub async fn start(self: &Arc<Self>, model: ModelId) -> Result<TaskView, ModelsError> {
         if self.ctx.hub.is_offline() {
             return Err(ModelsError::Offline);
@@ -243,7 +251,11 @@ impl DownloadManager {
             Err(err @ JobError::DiskFull(_)) => {
                 let cache = self.ctx.cache.clone();
                 let m = model.clone();
-                let _ = tokio::task::spawn_blocking(move || cache.remove_partials(&m)).await;
+                match tokio::task::spawn_blocking(move || cache.remove_partials(&m)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot remove partial files"),
+                    Err(e) => tracing::warn!(error = %e, "removing partial files failed"),
+                }
                 (DownloadStatus::Failed, Some(err.to_string()))
             }
             Err(err) => (DownloadStatus::Failed, Some(err.to_string())),
@@ -309,15 +321,6 @@ impl DownloadManager {
             .collect();
         views.sort_by_key(|v| v.created_at);
         views
-    }
-
-    /// Whether a task is downloading `model`.
-    pub async fn is_downloading(&self, model: &ModelId) -> bool {
-        self.running
-            .lock()
-            .await
-            .values()
-            .any(|r| &r.model == model)
     }
 
     /// Delete a local model unless it is being downloaded or served. The check and
@@ -396,8 +399,10 @@ impl DownloadManager {
             progress.set_status(DownloadStatus::Cancelled, None);
         }
         cancel.cancel();
-        if let Some(handle) = handle {
-            let _ = tokio::time::timeout(STOP_WAIT, handle).await;
+        if let Some(handle) = handle
+            && tokio::time::timeout(STOP_WAIT, handle).await.is_err()
+        {
+            tracing::warn!(task = %task_id, "the cancelled download did not stop in time");
         }
         Ok(())
     }
@@ -414,7 +419,9 @@ impl DownloadManager {
             .filter_map(|r| r.handle.take())
             .collect();
         for handle in handles {
-            let _ = tokio::time::timeout(STOP_WAIT, handle).await;
+            if tokio::time::timeout(STOP_WAIT, handle).await.is_err() {
+                tracing::warn!("a download did not stop in time; it is abandoned");
+            }
         }
     }
 }

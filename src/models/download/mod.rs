@@ -7,18 +7,23 @@
 //! - [`fetch`]: one file: `blobs/<hash>.incomplete`, continued with `Range`
 //!   requests, its SHA-256 checked before it becomes `blobs/<hash>`.
 //! - [`tasks`]: the `download_task` records in the store.
+//! - `shared`: what a job and its fetches share (context, error, progress).
 
 pub mod fetch;
 pub mod job;
 pub mod manager;
+mod shared;
 pub mod tasks;
 
 use chrono::{DateTime, Utc};
+use surrealdb::types::SurrealValue;
 
 pub use manager::DownloadManager;
 
-/// Where a download task stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a download task stands (stored by its lower-case name; a stored name
+/// outside these fails the read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, SurrealValue)]
+#[surreal(untagged, rename_all = "lowercase")]
 pub enum DownloadStatus {
     /// Recorded, not started yet (or waiting to be resumed).
     Pending,
@@ -42,18 +47,6 @@ impl DownloadStatus {
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
         }
-    }
-
-    /// The status with this stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "downloading" => Self::Downloading,
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            "cancelled" => Self::Cancelled,
-            _ => return None,
-        })
     }
 
     /// Whether the task has ended (completed, failed or cancelled).
@@ -98,4 +91,27 @@ impl TaskView {
 /// Whether `id` can be a task id (what [`manager::DownloadManager`] makes).
 pub fn is_task_id(id: &str) -> bool {
     id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use surrealdb::types::Value;
+
+    use super::*;
+
+    #[test]
+    fn a_status_is_stored_by_its_name_and_an_unknown_name_does_not_decode() {
+        for s in [
+            DownloadStatus::Pending,
+            DownloadStatus::Downloading,
+            DownloadStatus::Completed,
+            DownloadStatus::Failed,
+            DownloadStatus::Cancelled,
+        ] {
+            let stored = s.into_value();
+            assert_eq!(stored, Value::String(s.as_str().into()));
+            assert_eq!(DownloadStatus::from_value(stored).ok(), Some(s));
+        }
+        assert!(DownloadStatus::from_value(Value::String("paused".into())).is_err());
+    }
 }

@@ -13,9 +13,9 @@ use super::{DownloadStatus, TaskView};
 struct TaskRow {
     id: RecordId,
     model_id: String,
-    status: String,
-    downloaded_bytes: i64,
-    total_bytes: i64,
+    status: DownloadStatus,
+    downloaded_bytes: u64,
+    total_bytes: u64,
     error: Option<String>,
     created_at: DateTime<Utc>,
 }
@@ -25,9 +25,9 @@ impl TaskRow {
         TaskView {
             task_id,
             model_id: self.model_id,
-            status: DownloadStatus::parse(&self.status).unwrap_or(DownloadStatus::Failed),
-            downloaded_bytes: u64::try_from(self.downloaded_bytes).unwrap_or_default(),
-            total_bytes: u64::try_from(self.total_bytes).unwrap_or_default(),
+            status: self.status,
+            downloaded_bytes: self.downloaded_bytes,
+            total_bytes: self.total_bytes,
             error: self.error,
             created_at: self.created_at,
         }
@@ -142,6 +142,10 @@ pub async fn prune_finished(db: &Db, cutoff: DateTime<Utc>) -> Result<usize, sur
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests spawn and read the clock directly"
+)]
 mod tests {
     use super::*;
 

@@ -427,4 +427,8 @@ impl ServiceManager {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests spawn and read the clock directly"
+)]
 mod tests;

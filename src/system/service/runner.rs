@@ -40,6 +40,10 @@ pub struct ProcessRunner;
 
 #[async_trait::async_trait]
 impl Runner for ProcessRunner {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the service runner is the seam for launchctl and systemctl"
+    )]
     async fn run(&self, program: &str, args: &[String]) -> Result<Output, RunError> {
         let mut attempt = 0;
         let out = loop {

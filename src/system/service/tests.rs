@@ -47,7 +47,7 @@ fn profile(auto_start: bool) -> Profile {
     };
     Profile {
         id: "p1".into(),
-        values: ProfileValues::from_new(new, 10240).expect("valid"),
+        values: ProfileValues::from_new(new).expect("valid"),
         service_installed: false,
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),

@@ -332,15 +332,11 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
         mlx_manager::sdk::EventBus::new(),
     );
     assert_eq!(second.resume_unfinished().await.expect("resumed"), 1);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let done = loop {
+    let done = crate::helpers::poll_until(Duration::from_secs(30), "the resumed task", || async {
         let view = second.get(&task.task_id).await.expect("task");
-        if view.status.is_final() {
-            break view;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "never finished");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        view.status.is_final().then_some(view)
+    })
+    .await;
     assert_eq!(done.status, DownloadStatus::Completed, "{done:?}");
     let last = hub.file_requests(WEIGHTS).pop().expect("a resumed request");
     assert_eq!(last.range.as_deref(), Some("bytes=120000-"));

@@ -713,12 +713,12 @@ export type Profile = {
     max_concurrency: number;
     /**
      * Requests decoded together (`--decode-concurrency`, mlx-openai-server 1.8
-     * and later); unset: the server's default.
+     * and later).
      */
     decode_concurrency?: number;
     /**
      * Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
-     * 1.8 and later); unset: the server's default.
+     * 1.8 and later).
      */
     prompt_concurrency?: number;
     /**
@@ -738,7 +738,7 @@ export type Profile = {
      */
     reasoning_parser?: string;
     /**
-     * Message converter.
+     * Message converter (mlx-openai-server before 1.7).
      */
     message_converter?: string;
     /**
@@ -766,7 +766,7 @@ export type Profile = {
      */
     no_log_file: boolean;
     /**
-     * Start when the login service loads.
+     * Start the server when its login service loads.
      */
     auto_start: boolean;
     /**
@@ -801,95 +801,144 @@ export type Profile = {
  */
 export type ProfileCreate = {
     /**
-     * Unique name, 1 to 100 characters.
+     * Unique name.
+     *
+     * 1 to 100 characters; unique.
      */
     name: string;
     /**
-     * Free text, up to 1000 characters.
+     * Free text.
+     *
+     * Up to 1000 characters.
      */
     description?: string;
     /**
-     * A Hugging Face repo id or a local path (must not start with `-`).
+     * A Hugging Face repo id (`org/name`) or a local path.
+     *
+     * Up to 1024 characters; must not start with `-`.
      */
     model_path: string;
     /**
+     * The kind of model: mlx-openai-server's `--model-type`.
+     *
      * Default `lm`.
      */
     model_type?: ModelType;
     /**
-     * 1024..=65535; default: the next free port.
+     * Unique port of the server.
+     *
+     * 1024..=65535; default: the next free port at or above `[servers] port_start`.
      */
     port?: number;
     /**
+     * Address the server listens on.
+     *
      * Default `127.0.0.1`.
      */
     host?: string;
     /**
      * Context length override.
+     *
+     * 1..=10000000; unset: the model's own.
      */
     context_length?: number;
     /**
-     * Default 1 (1..=1024).
+     * Requests served at once; passed as `--max-concurrency` to
+     * mlx-openai-server before 1.7 (later releases batch instead).
+     *
+     * 1..=1024; default 1.
      */
     max_concurrency?: number;
     /**
+     * Requests decoded together (`--decode-concurrency`, mlx-openai-server 1.8
+     * and later).
+     *
      * 1..=1024; unset: the server's default (mlx-openai-server 1.8: 32).
      */
     decode_concurrency?: number;
     /**
+     * Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
+     * 1.8 and later).
+     *
      * 1..=1024; unset: the server's default (mlx-openai-server 1.8: 8).
      */
     prompt_concurrency?: number;
     /**
-     * Default 300 (seconds).
+     * Seconds a request may wait in the queue.
+     *
+     * 1..=86400; default 300.
      */
     queue_timeout?: number;
     /**
-     * Default 100.
+     * Requests that may wait.
+     *
+     * 1..=100000; default 100.
      */
     queue_size?: number;
     /**
      * Tool-call parser.
+     *
+     * Up to 100 characters; must not start with `-`.
      */
     tool_call_parser?: string;
     /**
      * Reasoning parser.
+     *
+     * Up to 100 characters; must not start with `-`.
      */
     reasoning_parser?: string;
     /**
-     * Message converter.
+     * Message converter (mlx-openai-server before 1.7).
+     *
+     * Up to 100 characters; must not start with `-`.
      */
     message_converter?: string;
     /**
+     * Let the model choose tools.
+     *
      * Default false.
      */
     enable_auto_tool_choice?: boolean;
     /**
+     * Run code shipped with the model.
+     *
      * Default false.
      */
     trust_remote_code?: boolean;
     /**
      * Chat template file.
+     *
+     * Up to 4096 characters; must not start with `-`.
      */
     chat_template_file?: string;
     /**
+     * The server's log level.
+     *
      * Default `INFO`.
      */
     log_level?: LogLevel;
     /**
      * The server's own log file.
+     *
+     * Up to 4096 characters; must not start with `-`.
      */
     log_file?: string;
     /**
+     * Tell the server not to write its own log file.
+     *
      * Default false.
      */
     no_log_file?: boolean;
     /**
+     * Start the server when its login service loads.
+     *
      * Default false.
      */
     auto_start?: boolean;
     /**
      * System prompt.
+     *
+     * Up to 100000 characters; newlines and tabs allowed.
      */
     system_prompt?: string;
 };
@@ -897,99 +946,169 @@ export type ProfileCreate = {
 /**
  * ProfileUpdate
  *
- * A partial update: absent fields stay; `null` clears an optional field.
+ * A partial update: absent fields stay as they are; `null` clears an
+ * optional field.
  */
 export type ProfileUpdate = {
     /**
-     * New name.
+     * Unique name.
+     *
+     * 1 to 100 characters; unique.
      */
     name?: string;
     /**
-     * New description, or `null` to clear it.
+     * Free text.
+     *
+     * Up to 1000 characters.
+     *
+     * `null` clears it.
      */
     description?: string | null;
     /**
-     * New model.
+     * A Hugging Face repo id (`org/name`) or a local path.
+     *
+     * Up to 1024 characters; must not start with `-`.
      */
     model_path?: string;
     /**
-     * New model type.
+     * The kind of model: mlx-openai-server's `--model-type`.
+     *
+     * Default `lm`.
      */
     model_type?: ModelType;
     /**
-     * New port.
+     * Unique port of the server.
+     *
+     * 1024..=65535; default: the next free port at or above `[servers] port_start`.
      */
     port?: number;
     /**
-     * New host.
+     * Address the server listens on.
+     *
+     * Default `127.0.0.1`.
      */
     host?: string;
     /**
-     * New context length, or `null` to clear it.
+     * Context length override.
+     *
+     * 1..=10000000; unset: the model's own.
+     *
+     * `null` clears it.
      */
     context_length?: number | null;
     /**
-     * New value.
+     * Requests served at once; passed as `--max-concurrency` to
+     * mlx-openai-server before 1.7 (later releases batch instead).
+     *
+     * 1..=1024; default 1.
      */
     max_concurrency?: number;
     /**
-     * New value, or `null` to clear it.
+     * Requests decoded together (`--decode-concurrency`, mlx-openai-server 1.8
+     * and later).
+     *
+     * 1..=1024; unset: the server's default (mlx-openai-server 1.8: 32).
+     *
+     * `null` clears it.
      */
     decode_concurrency?: number | null;
     /**
-     * New value, or `null` to clear it.
+     * Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
+     * 1.8 and later).
+     *
+     * 1..=1024; unset: the server's default (mlx-openai-server 1.8: 8).
+     *
+     * `null` clears it.
      */
     prompt_concurrency?: number | null;
     /**
-     * New value.
+     * Seconds a request may wait in the queue.
+     *
+     * 1..=86400; default 300.
      */
     queue_timeout?: number;
     /**
-     * New value.
+     * Requests that may wait.
+     *
+     * 1..=100000; default 100.
      */
     queue_size?: number;
     /**
-     * New value, or `null` to clear it.
+     * Tool-call parser.
+     *
+     * Up to 100 characters; must not start with `-`.
+     *
+     * `null` clears it.
      */
     tool_call_parser?: string | null;
     /**
-     * New value, or `null` to clear it.
+     * Reasoning parser.
+     *
+     * Up to 100 characters; must not start with `-`.
+     *
+     * `null` clears it.
      */
     reasoning_parser?: string | null;
     /**
-     * New value, or `null` to clear it.
+     * Message converter (mlx-openai-server before 1.7).
+     *
+     * Up to 100 characters; must not start with `-`.
+     *
+     * `null` clears it.
      */
     message_converter?: string | null;
     /**
-     * New value.
+     * Let the model choose tools.
+     *
+     * Default false.
      */
     enable_auto_tool_choice?: boolean;
     /**
-     * New value.
+     * Run code shipped with the model.
+     *
+     * Default false.
      */
     trust_remote_code?: boolean;
     /**
-     * New value, or `null` to clear it.
+     * Chat template file.
+     *
+     * Up to 4096 characters; must not start with `-`.
+     *
+     * `null` clears it.
      */
     chat_template_file?: string | null;
     /**
-     * New value.
+     * The server's log level.
+     *
+     * Default `INFO`.
      */
     log_level?: LogLevel;
     /**
-     * New value, or `null` to clear it.
+     * The server's own log file.
+     *
+     * Up to 4096 characters; must not start with `-`.
+     *
+     * `null` clears it.
      */
     log_file?: string | null;
     /**
-     * New value.
+     * Tell the server not to write its own log file.
+     *
+     * Default false.
      */
     no_log_file?: boolean;
     /**
-     * New value.
+     * Start the server when its login service loads.
+     *
+     * Default false.
      */
     auto_start?: boolean;
     /**
-     * New value, or `null` to clear it.
+     * System prompt.
+     *
+     * Up to 100000 characters; newlines and tabs allowed.
+     *
+     * `null` clears it.
      */
     system_prompt?: string | null;
 };
@@ -1749,7 +1868,7 @@ export type DeleteProfileError = DeleteProfileErrors[keyof DeleteProfileErrors];
 
 export type DeleteProfileResponses = {
     /**
-     * Deleted; no content.
+     * Done; no content.
      */
     204: void;
 };
@@ -2709,7 +2828,7 @@ export type UninstallServiceError = UninstallServiceErrors[keyof UninstallServic
 
 export type UninstallServiceResponses = {
     /**
-     * Removed; no content.
+     * Done; no content.
      */
     204: void;
 };
@@ -3224,7 +3343,7 @@ export type CancelDownloadError = CancelDownloadErrors[keyof CancelDownloadError
 
 export type CancelDownloadResponses = {
     /**
-     * The task is cancelled (or had already ended).
+     * Done; no content.
      */
     204: void;
 };

@@ -33,7 +33,7 @@ class Profile:
         trust_remote_code (bool): Run code shipped with the model.
         log_level (LogLevel): The model server's log level.
         no_log_file (bool): Tell the server not to write its own log file.
-        auto_start (bool): Start when the login service loads.
+        auto_start (bool): Start the server when its login service loads.
         service_installed (bool): A login service (launchd/systemd) is installed for this profile.
         warnings (list[str]): Settings of this profile that the model-server command cannot carry,
             as sentences: set but not used by the `[servers] args` template, or not
@@ -44,12 +44,12 @@ class Profile:
         description (str | Unset): Free text.
         context_length (int | Unset): Context length override.
         decode_concurrency (int | Unset): Requests decoded together (`--decode-concurrency`, mlx-openai-server 1.8
-            and later); unset: the server's default.
+            and later).
         prompt_concurrency (int | Unset): Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
-            1.8 and later); unset: the server's default.
+            1.8 and later).
         tool_call_parser (str | Unset): Tool-call parser.
         reasoning_parser (str | Unset): Reasoning parser.
-        message_converter (str | Unset): Message converter.
+        message_converter (str | Unset): Message converter (mlx-openai-server before 1.7).
         chat_template_file (str | Unset): Chat template file.
         log_file (str | Unset): The server's own log file.
         system_prompt (str | Unset): System prompt.

@@ -18,29 +18,74 @@ class ProfileCreate:
     """A new profile. Only `name` and `model_path` are required.
 
     Attributes:
-        name (str): Unique name, 1 to 100 characters.
-        model_path (str): A Hugging Face repo id or a local path (must not start with `-`).
-        description (str | Unset): Free text, up to 1000 characters.
+        name (str): Unique name.
+
+            1 to 100 characters; unique.
+        model_path (str): A Hugging Face repo id (`org/name`) or a local path.
+
+            Up to 1024 characters; must not start with `-`.
+        description (str | Unset): Free text.
+
+            Up to 1000 characters.
         model_type (ModelType | Unset): What kind of model a server loads: mlx-openai-server's `--model-type`.
-        port (int | Unset): 1024..=65535; default: the next free port.
-        host (str | Unset): Default `127.0.0.1`.
+        port (int | Unset): Unique port of the server.
+
+            1024..=65535; default: the next free port at or above `[servers] port_start`.
+        host (str | Unset): Address the server listens on.
+
+            Default `127.0.0.1`.
         context_length (int | Unset): Context length override.
-        max_concurrency (int | Unset): Default 1 (1..=1024).
-        decode_concurrency (int | Unset): 1..=1024; unset: the server's default (mlx-openai-server 1.8: 32).
-        prompt_concurrency (int | Unset): 1..=1024; unset: the server's default (mlx-openai-server 1.8: 8).
-        queue_timeout (int | Unset): Default 300 (seconds).
-        queue_size (int | Unset): Default 100.
+
+            1..=10000000; unset: the model's own.
+        max_concurrency (int | Unset): Requests served at once; passed as `--max-concurrency` to
+            mlx-openai-server before 1.7 (later releases batch instead).
+
+            1..=1024; default 1.
+        decode_concurrency (int | Unset): Requests decoded together (`--decode-concurrency`, mlx-openai-server 1.8
+            and later).
+
+            1..=1024; unset: the server's default (mlx-openai-server 1.8: 32).
+        prompt_concurrency (int | Unset): Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
+            1.8 and later).
+
+            1..=1024; unset: the server's default (mlx-openai-server 1.8: 8).
+        queue_timeout (int | Unset): Seconds a request may wait in the queue.
+
+            1..=86400; default 300.
+        queue_size (int | Unset): Requests that may wait.
+
+            1..=100000; default 100.
         tool_call_parser (str | Unset): Tool-call parser.
+
+            Up to 100 characters; must not start with `-`.
         reasoning_parser (str | Unset): Reasoning parser.
-        message_converter (str | Unset): Message converter.
-        enable_auto_tool_choice (bool | Unset): Default false.
-        trust_remote_code (bool | Unset): Default false.
+
+            Up to 100 characters; must not start with `-`.
+        message_converter (str | Unset): Message converter (mlx-openai-server before 1.7).
+
+            Up to 100 characters; must not start with `-`.
+        enable_auto_tool_choice (bool | Unset): Let the model choose tools.
+
+            Default false.
+        trust_remote_code (bool | Unset): Run code shipped with the model.
+
+            Default false.
         chat_template_file (str | Unset): Chat template file.
+
+            Up to 4096 characters; must not start with `-`.
         log_level (LogLevel | Unset): The model server's log level.
         log_file (str | Unset): The server's own log file.
-        no_log_file (bool | Unset): Default false.
-        auto_start (bool | Unset): Default false.
+
+            Up to 4096 characters; must not start with `-`.
+        no_log_file (bool | Unset): Tell the server not to write its own log file.
+
+            Default false.
+        auto_start (bool | Unset): Start the server when its login service loads.
+
+            Default false.
         system_prompt (str | Unset): System prompt.
+
+            Up to 100000 characters; newlines and tabs allowed.
     """
 
     name: str

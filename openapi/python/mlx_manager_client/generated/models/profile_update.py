@@ -15,32 +15,99 @@ T = TypeVar("T", bound="ProfileUpdate")
 
 @_attrs_define
 class ProfileUpdate:
-    """A partial update: absent fields stay; `null` clears an optional field.
+    """A partial update: absent fields stay as they are; `null` clears an
+    optional field.
 
-    Attributes:
-        name (str | Unset): New name.
-        description (None | str | Unset): New description, or `null` to clear it.
-        model_path (str | Unset): New model.
-        model_type (ModelType | Unset): What kind of model a server loads: mlx-openai-server's `--model-type`.
-        port (int | Unset): New port.
-        host (str | Unset): New host.
-        context_length (int | None | Unset): New context length, or `null` to clear it.
-        max_concurrency (int | Unset): New value.
-        decode_concurrency (int | None | Unset): New value, or `null` to clear it.
-        prompt_concurrency (int | None | Unset): New value, or `null` to clear it.
-        queue_timeout (int | Unset): New value.
-        queue_size (int | Unset): New value.
-        tool_call_parser (None | str | Unset): New value, or `null` to clear it.
-        reasoning_parser (None | str | Unset): New value, or `null` to clear it.
-        message_converter (None | str | Unset): New value, or `null` to clear it.
-        enable_auto_tool_choice (bool | Unset): New value.
-        trust_remote_code (bool | Unset): New value.
-        chat_template_file (None | str | Unset): New value, or `null` to clear it.
-        log_level (LogLevel | Unset): The model server's log level.
-        log_file (None | str | Unset): New value, or `null` to clear it.
-        no_log_file (bool | Unset): New value.
-        auto_start (bool | Unset): New value.
-        system_prompt (None | str | Unset): New value, or `null` to clear it.
+        Attributes:
+            name (str | Unset): Unique name.
+
+                1 to 100 characters; unique.
+            description (None | str | Unset): Free text.
+
+                Up to 1000 characters.
+
+                `null` clears it.
+            model_path (str | Unset): A Hugging Face repo id (`org/name`) or a local path.
+
+                Up to 1024 characters; must not start with `-`.
+            model_type (ModelType | Unset): What kind of model a server loads: mlx-openai-server's `--model-type`.
+            port (int | Unset): Unique port of the server.
+
+                1024..=65535; default: the next free port at or above `[servers] port_start`.
+            host (str | Unset): Address the server listens on.
+
+                Default `127.0.0.1`.
+            context_length (int | None | Unset): Context length override.
+
+                1..=10000000; unset: the model's own.
+
+                `null` clears it.
+            max_concurrency (int | Unset): Requests served at once; passed as `--max-concurrency` to
+                mlx-openai-server before 1.7 (later releases batch instead).
+
+                1..=1024; default 1.
+            decode_concurrency (int | None | Unset): Requests decoded together (`--decode-concurrency`, mlx-openai-server
+                1.8
+                and later).
+
+                1..=1024; unset: the server's default (mlx-openai-server 1.8: 32).
+
+                `null` clears it.
+            prompt_concurrency (int | None | Unset): Prompts prefilled together (`--prompt-concurrency`, mlx-openai-server
+                1.8 and later).
+
+                1..=1024; unset: the server's default (mlx-openai-server 1.8: 8).
+
+                `null` clears it.
+            queue_timeout (int | Unset): Seconds a request may wait in the queue.
+
+                1..=86400; default 300.
+            queue_size (int | Unset): Requests that may wait.
+
+                1..=100000; default 100.
+            tool_call_parser (None | str | Unset): Tool-call parser.
+
+                Up to 100 characters; must not start with `-`.
+
+                `null` clears it.
+            reasoning_parser (None | str | Unset): Reasoning parser.
+
+                Up to 100 characters; must not start with `-`.
+
+                `null` clears it.
+            message_converter (None | str | Unset): Message converter (mlx-openai-server before 1.7).
+
+                Up to 100 characters; must not start with `-`.
+
+                `null` clears it.
+            enable_auto_tool_choice (bool | Unset): Let the model choose tools.
+
+                Default false.
+            trust_remote_code (bool | Unset): Run code shipped with the model.
+
+                Default false.
+            chat_template_file (None | str | Unset): Chat template file.
+
+                Up to 4096 characters; must not start with `-`.
+
+                `null` clears it.
+            log_level (LogLevel | Unset): The model server's log level.
+            log_file (None | str | Unset): The server's own log file.
+
+                Up to 4096 characters; must not start with `-`.
+
+                `null` clears it.
+            no_log_file (bool | Unset): Tell the server not to write its own log file.
+
+                Default false.
+            auto_start (bool | Unset): Start the server when its login service loads.
+
+                Default false.
+            system_prompt (None | str | Unset): System prompt.
+
+                Up to 100000 characters; newlines and tabs allowed.
+
+                `null` clears it.
     """
 
     name: str | Unset = UNSET

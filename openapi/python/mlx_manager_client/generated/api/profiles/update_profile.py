@@ -141,8 +141,8 @@ def sync_detailed(
 
     Args:
         id (str):
-        body (ProfileUpdate): A partial update: absent fields stay; `null` clears an optional
-            field.
+        body (ProfileUpdate): A partial update: absent fields stay as they are; `null` clears an
+            optional field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -181,8 +181,8 @@ def sync(
 
     Args:
         id (str):
-        body (ProfileUpdate): A partial update: absent fields stay; `null` clears an optional
-            field.
+        body (ProfileUpdate): A partial update: absent fields stay as they are; `null` clears an
+            optional field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -216,8 +216,8 @@ async def asyncio_detailed(
 
     Args:
         id (str):
-        body (ProfileUpdate): A partial update: absent fields stay; `null` clears an optional
-            field.
+        body (ProfileUpdate): A partial update: absent fields stay as they are; `null` clears an
+            optional field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -254,8 +254,8 @@ async def asyncio(
 
     Args:
         id (str):
-        body (ProfileUpdate): A partial update: absent fields stay; `null` clears an optional
-            field.
+        body (ProfileUpdate): A partial update: absent fields stay as they are; `null` clears an
+            optional field.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
