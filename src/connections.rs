@@ -163,6 +163,7 @@ impl Connections {
     }
 
     /// Connections refused by the per-peer cap since start.
+    #[cfg(test)]
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
     }

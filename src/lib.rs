@@ -40,13 +40,13 @@
 //!                   fetches), cache layout, local library (no HTTP types)
 //! ```
 
-pub mod actions;
+pub(crate) mod actions;
 pub mod api;
 pub mod cli;
 pub mod config;
-pub mod connections;
-pub mod http;
-pub mod lifecycle;
+pub(crate) mod connections;
+pub(crate) mod http;
+pub(crate) mod lifecycle;
 pub mod migrations;
 pub mod models;
 pub mod openapi;
@@ -54,7 +54,7 @@ pub mod plugins;
 pub mod profiles;
 pub mod servers;
 pub mod startup;
-pub mod state;
+pub(crate) mod state;
 pub mod store;
 pub mod system;
 
@@ -83,7 +83,11 @@ mod tests {
         );
         let declared: Vec<&str> = lib
             .lines()
-            .filter_map(|l| l.strip_prefix("pub mod ").or(l.strip_prefix("mod ")))
+            .filter_map(|l| {
+                l.strip_prefix("pub mod ")
+                    .or(l.strip_prefix("pub(crate) mod "))
+                    .or(l.strip_prefix("mod "))
+            })
             .filter_map(|l| l.strip_suffix(';'))
             .collect();
         assert!(declared.len() > 10);
@@ -109,5 +113,110 @@ mod tests {
                 || ["main", "lib", "bin/fake-model-server"].contains(&entry.as_str());
             assert!(known, "the map names `{entry}`, which is no module");
         }
+    }
+
+    /// The top-level modules' non-test code, by module.
+    fn sources_by_module() -> std::collections::BTreeMap<String, String> {
+        fn walk(dir: &std::path::Path, out: &mut String) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths {
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && path.file_name().is_some_and(|n| n != "tests.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    // Test modules may reach anything.
+                    out.push_str(text.split("#[cfg(test)]\n").next().unwrap_or_default());
+                }
+            }
+        }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut modules = std::collections::BTreeMap::new();
+        for entry in std::fs::read_dir(&src).expect("src").flatten() {
+            let path = entry.path();
+            let name = path
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if ["lib", "main", "bin"].contains(&name.as_str()) {
+                continue;
+            }
+            let mut text = String::new();
+            if path.is_dir() {
+                walk(&path, &mut text);
+            } else {
+                text = std::fs::read_to_string(&path).unwrap_or_default();
+                text = text
+                    .split("#[cfg(test)]\n")
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
+            modules.insert(name, text);
+        }
+        modules
+    }
+
+    /// No top-level module reaches, through others, back to itself.
+    #[test]
+    fn the_top_level_modules_have_no_cycle() {
+        let modules = sources_by_module();
+        assert!(modules.len() > 10, "{:?}", modules.keys());
+        // `crate::x::`, `crate::x;` and the names inside `crate::{...}` groups
+        // (nested names count too: an over-approximation that can only fail).
+        let uses = |from: &str| -> Vec<String> {
+            let text = &modules[from];
+            let mut words: Vec<&str> = Vec::new();
+            for rest in text.split("crate::").skip(1) {
+                let group = match rest.strip_prefix('{') {
+                    Some(inner) => inner.split("};").next().unwrap_or_default(),
+                    None => rest,
+                };
+                if rest.starts_with('{') {
+                    words.extend(group.split(|c: char| !(c.is_alphanumeric() || c == '_')));
+                } else {
+                    words.extend(
+                        rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                            .next(),
+                    );
+                }
+            }
+            modules
+                .keys()
+                .filter(|to| to.as_str() != from && words.contains(&to.as_str()))
+                .cloned()
+                .collect()
+        };
+        let graph: std::collections::BTreeMap<String, Vec<String>> =
+            modules.keys().map(|m| (m.clone(), uses(m))).collect();
+        fn visit(
+            node: &str,
+            graph: &std::collections::BTreeMap<String, Vec<String>>,
+            path: &mut Vec<String>,
+        ) {
+            if let Some(i) = path.iter().position(|p| p == node) {
+                panic!("module cycle: {} -> {node}", path[i..].join(" -> "));
+            }
+            path.push(node.to_owned());
+            for next in &graph[node] {
+                visit(next, graph, path);
+            }
+            path.pop();
+        }
+        for module in graph.keys() {
+            visit(module, &graph, &mut Vec::new());
+        }
+        // The check sees real edges (a map without edges would pass anything).
+        assert!(graph["api"].contains(&"state".to_owned()), "{graph:?}");
+        assert!(
+            graph["lifecycle"].contains(&"servers".to_owned()),
+            "{graph:?}"
+        );
     }
 }

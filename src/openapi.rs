@@ -168,13 +168,13 @@ pub fn collapse_redundant_all_of(node: &mut Json) -> usize {
 /// The index of the `allOf` member of `schema` whose second schema is redundant.
 fn redundant_all_of(schema: &[(String, Json)]) -> Option<usize> {
     let index = schema.iter().position(|(k, _)| k == "allOf")?;
-    let Json::Array(all_of) = &schema[index].1 else {
+    let Json::Array(all_of) = &schema.get(index)?.1 else {
         return None;
     };
     let [Json::Object(reference), Json::Object(extra)] = all_of.as_slice() else {
         return None;
     };
-    let is_bare_reference = reference.len() == 1 && reference[0].0 == "$ref";
+    let is_bare_reference = matches!(reference.as_slice(), [(key, _)] if key == "$ref");
     let repeats_outer = !extra.is_empty()
         && extra.iter().all(|(key, value)| {
             key != "allOf" && schema.iter().any(|(k, v)| k == key && v == value)

@@ -28,7 +28,7 @@ use poem_openapi::{LicenseObject, OpenApiService, OperationId};
 
 use crate::{
     api::CoreApi,
-    config::{Config, ConfigError, Settings},
+    config::{Config, ConfigError, HttpSettings, Settings},
     http::{
         AllowTable, BodyLimit, HostAllowList, check_host, error_to_json, log_request,
         machine_names, security_headers,
@@ -318,19 +318,15 @@ impl<P: PluginSet> Application<P> {
     ) -> Result<Self, StartupError> {
         let boot = bootstrap::<P>(&config, false, clock).await?;
         let settings = boot.settings.clone();
-        // Bind before anything is adopted or resumed: a port in use leaves
+        // Every setting is checked, and the port bound, before a server is
+        // adopted or a download resumed: a bad setting or a port in use leaves
         // nothing running.
-        let addr = format!("{}:{}", settings.server.host, settings.server.port);
-        let io_error = |context: String| move |source| StartupError::Io { context, source };
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(io_error(format!("cannot listen on {addr}")))?;
-        let port = listener
-            .local_addr()
-            .map_err(io_error(format!(
-                "cannot read the address bound for {addr}"
-            )))?
-            .port();
+        let tls = settings.server.tls.as_ref().map(tls_config).transpose()?;
+        let proxies = Arc::new(
+            crate::http::TrustedProxies::parse(&settings.server.trusted_proxies)
+                .map_err(ConfigError::Invalid)?,
+        );
+        let (listener, port) = bind(&settings.server).await?;
         let plugins = Arc::new(boot.plugins);
         let state = AppState::start(
             settings.clone(),
@@ -340,54 +336,13 @@ impl<P: PluginSet> Application<P> {
             boot.stopping,
         )
         .await?;
-
-        let api = api_service::<P>();
-        let spec = openapi_document::<P>();
-        let docs = crate::openapi::swagger_ui(&api, &spec);
-        let parsed: serde_json::Value =
-            serde_json::from_str(&spec).map_err(StartupError::Document)?;
-        let templates = Arc::new(route_templates(&parsed));
-        let allow = Arc::new(AllowTable::from_document(&parsed));
-        let tls = match &settings.server.tls {
-            Some(tls) => Some(tls_config(tls)?),
-            None => None,
-        };
+        let (routes, templates, allow) = routes::<P>(state.clone(), boot.authenticator)?;
         let https = tls.is_some();
-        let proxies = Arc::new(
-            crate::http::TrustedProxies::parse(&settings.server.trusted_proxies)
-                .map_err(ConfigError::Invalid)?,
-        );
-        let routes = Route::new()
-            .at(
-                "/openapi.json",
-                make_sync(move |_| {
-                    poem::Response::builder()
-                        .content_type("application/json")
-                        .body(spec.clone())
-                }),
-            )
-            .nest("/docs", docs)
-            .nest("/", api)
-            .data(state.clone())
-            .data(boot.authenticator)
-            .boxed();
         let cors = Cors::new()
             .allow_origins(settings.server.cors_origins.iter().map(String::as_str))
             .expose_header("x-request-id");
         let hooked = plugins.clone();
-        let app = P::attach(&plugins, routes)
-            .with(BodyLimit(settings.server.body_limit_bytes))
-            .with(CatchPanic::new())
-            .with_if(!settings.server.cors_origins.is_empty(), cors)
-            .catch_all_error(error_to_json)
-            .around(move |ep, req| observe::<P, _>(ep, req, hooked.clone(), templates.clone()))
-            .around(move |ep, req| security_headers(ep, req, allow.clone(), https))
-            .around({
-                let proxies = proxies.clone();
-                move |ep, req| crate::http::client_address(ep, req, proxies.clone())
-            })
-            .boxed();
-
+        let trusted = proxies.clone();
         let hosts = Arc::new(HostAllowList::new(
             &settings.server.allowed_hosts,
             &settings.server.host,
@@ -403,7 +358,16 @@ impl<P: PluginSet> Application<P> {
                 exempt_loopback: true,
             });
         let tracked = connections.clone();
-        let app = app
+        // Innermost first: the plugins' hooks on the routes, then the core's
+        // layers out to the connection tracker.
+        let app = P::attach(&plugins, routes)
+            .with(BodyLimit(settings.server.body_limit_bytes))
+            .with(CatchPanic::new())
+            .with_if(!settings.server.cors_origins.is_empty(), cors)
+            .catch_all_error(error_to_json)
+            .around(move |ep, req| observe::<P, _>(ep, req, hooked.clone(), templates.clone()))
+            .around(move |ep, req| security_headers(ep, req, allow.clone(), https))
+            .around(move |ep, req| crate::http::client_address(ep, req, trusted.clone()))
             .around(move |ep, req| check_host(ep, req, hosts.clone()))
             .around(log_request)
             .around(move |ep, req| crate::connections::track_requests(ep, req, tracked.clone()))
@@ -473,6 +437,60 @@ impl<P: PluginSet> Application<P> {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Bind `[server] host:port`; the port actually bound (0 asks for any).
+async fn bind(server: &HttpSettings) -> Result<(tokio::net::TcpListener, u16), StartupError> {
+    let addr = format!("{}:{}", server.host, server.port);
+    let io_error = |context: String| move |source| StartupError::Io { context, source };
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(io_error(format!("cannot listen on {addr}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(io_error(format!(
+            "cannot read the address bound for {addr}"
+        )))?
+        .port();
+    Ok((listener, port))
+}
+
+/// The routes of the core and plugins `P` (the document, Swagger UI, every
+/// operation) over `state`, with the route templates and the method table the
+/// middleware needs.
+#[allow(clippy::type_complexity)]
+fn routes<P: PluginSet>(
+    state: Arc<AppState>,
+    authenticator: AuthenticatorHandle,
+) -> Result<
+    (
+        poem::endpoint::BoxEndpoint<'static>,
+        Arc<HashMap<String, String>>,
+        Arc<AllowTable>,
+    ),
+    StartupError,
+> {
+    let api = api_service::<P>();
+    let spec = openapi_document::<P>();
+    let docs = crate::openapi::swagger_ui(&api, &spec);
+    let parsed: serde_json::Value = serde_json::from_str(&spec).map_err(StartupError::Document)?;
+    let templates = Arc::new(route_templates(&parsed));
+    let allow = Arc::new(AllowTable::from_document(&parsed));
+    let routes = Route::new()
+        .at(
+            "/openapi.json",
+            make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec.clone())
+            }),
+        )
+        .nest("/docs", docs)
+        .nest("/", api)
+        .data(state)
+        .data(authenticator)
+        .boxed();
+    Ok((routes, templates, allow))
 }
 
 /// The TLS configuration of `[server.tls]`: the files must be readable, and the

@@ -36,16 +36,12 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The store.
     pub db: Db,
-    /// The data directory (created, owner-only).
-    pub data_dir: PathBuf,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
     pub shutdown: CancellationToken,
     /// Server profiles.
     pub profiles: Profiles,
     /// Model-server processes.
     pub supervisor: Arc<Supervisor>,
-    /// Login services (launchd, systemd).
-    pub services: Arc<ServiceManager>,
     /// The use cases over profiles, their servers and login services.
     pub lifecycle: Lifecycle,
     /// The Hugging Face Hub client.
@@ -65,8 +61,11 @@ impl AppState {
         events: EventBus,
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>, CoreError> {
+        // Settings first: nothing is adopted or resumed when one is bad.
         let template =
             Template::new(&settings.servers).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let hub = HubClient::new(&settings.hub).map_err(ConfigError::Invalid)?;
+        let hub = Arc::new(hub);
         let supervisor = Supervisor::new(
             template,
             settings.servers.clone(),
@@ -78,8 +77,6 @@ impl AppState {
         let services = Arc::new(service_manager(&settings, &data_dir));
         let profiles = Profiles::new(db.clone(), settings.servers.port_start);
         let lifecycle = Lifecycle::new(profiles.clone(), supervisor.clone(), services.clone());
-        let hub = HubClient::new(&settings.hub).map_err(ConfigError::Invalid)?;
-        let hub = Arc::new(hub);
         let cache = HubCache::new(settings.paths.hf_cache());
         let concurrent = settings.hub.concurrent_files;
         let downloads = DownloadManager::new(
@@ -99,13 +96,11 @@ impl AppState {
             tracing::info!(resumed, "unfinished downloads resumed");
         }
         Ok(Arc::new(Self {
-            services,
             lifecycle,
             profiles,
             supervisor,
             settings,
             db,
-            data_dir,
             shutdown,
             hub,
             downloads,

@@ -2,11 +2,11 @@
 //! converts input, calls one domain function and maps the result.
 
 pub mod codes;
-pub mod health;
-pub mod models;
-pub mod profiles;
-pub mod servers;
-pub mod system;
+pub(crate) mod health;
+pub(crate) mod models;
+pub(crate) mod profiles;
+pub(crate) mod servers;
+pub(crate) mod system;
 
 use mlx_manager_sdk::{Actor, Event, EventAction, Principal, Target};
 use poem_openapi::Tags;

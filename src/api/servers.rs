@@ -15,14 +15,14 @@ use poem_openapi::{
 use super::{ApiTags, profile_target, publish};
 use crate::{
     actions,
-    servers::{RunState, ServerSummary, Started, logs::LogItem},
+    servers::{RunState, ServerSummary, Started, health::Probe, logs::LogItem},
     state::AppState,
 };
 
 /// Where a running server is in its life.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
-pub enum ServerState {
+#[oai(rename = "ServerState", rename_all = "lowercase")]
+pub enum RunPhase {
     /// Spawned, not yet healthy.
     Starting,
     /// Healthy at least once.
@@ -33,8 +33,8 @@ pub enum ServerState {
 
 /// The last known health of a running server (checked every 15 s).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
-pub enum ServerHealth {
+#[oai(rename = "ServerHealth", rename_all = "lowercase")]
+pub enum KnownHealth {
     /// Answered `GET /v1/models`.
     Healthy,
     /// Did not answer.
@@ -55,9 +55,9 @@ pub struct ServerInfo {
     /// Port.
     pub port: u16,
     /// Life cycle state.
-    pub state: ServerState,
+    pub state: RunPhase,
     /// Last known health.
-    pub health: ServerHealth,
+    pub health: KnownHealth,
     /// Seconds since it was started.
     pub uptime_seconds: u64,
     /// Resident memory of its process tree, in MiB.
@@ -70,14 +70,14 @@ impl From<ServerSummary> for ServerInfo {
     fn from(s: ServerSummary) -> Self {
         Self {
             state: match s.state {
-                RunState::Starting => ServerState::Starting,
-                RunState::Stopping | RunState::Exited(_) => ServerState::Stopping,
-                RunState::Running => ServerState::Running,
+                RunState::Starting => RunPhase::Starting,
+                RunState::Stopping | RunState::Exited(_) => RunPhase::Stopping,
+                RunState::Running => RunPhase::Running,
             },
             health: match s.health {
-                Some(true) => ServerHealth::Healthy,
-                Some(false) => ServerHealth::Unhealthy,
-                None => ServerHealth::Unknown,
+                Some(true) => KnownHealth::Healthy,
+                Some(false) => KnownHealth::Unhealthy,
+                None => KnownHealth::Unknown,
             },
             profile_id: s.profile_id,
             profile_name: s.profile_name,
@@ -121,8 +121,8 @@ pub struct ServerStopped {
 
 /// A health probe's verdict.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
-pub enum HealthStatus {
+#[oai(rename = "HealthStatus", rename_all = "lowercase")]
+pub enum ProbeVerdict {
     /// Answered `GET /v1/models` with 200.
     Healthy,
     /// Runs, but did not answer.
@@ -136,13 +136,37 @@ pub enum HealthStatus {
 #[oai(skip_serializing_if_is_none)]
 pub struct HealthReport {
     /// The verdict.
-    pub status: HealthStatus,
+    pub status: ProbeVerdict,
     /// Time to the answer.
     pub response_time_ms: Option<u64>,
     /// A model is loaded (`data` is not empty).
     pub model_loaded: Option<bool>,
     /// Why it is unhealthy.
     pub error: Option<String>,
+}
+
+impl From<Option<Probe>> for HealthReport {
+    /// The report of a probe, or `stopped` when the server does not run.
+    fn from(probe: Option<Probe>) -> Self {
+        match probe {
+            None => HealthReport {
+                status: ProbeVerdict::Stopped,
+                response_time_ms: None,
+                model_loaded: None,
+                error: None,
+            },
+            Some(p) => HealthReport {
+                status: if p.healthy {
+                    ProbeVerdict::Healthy
+                } else {
+                    ProbeVerdict::Unhealthy
+                },
+                response_time_ms: p.response_time_ms,
+                model_loaded: p.model_loaded,
+                error: p.error,
+            },
+        }
+    }
 }
 
 /// The status of a profile's server (of its last run, once it has ended).
@@ -328,25 +352,8 @@ impl ServersApi {
     ) -> Result<Json<HealthReport>, ApiError> {
         auth.require(actions::SERVERS_READ)?;
         let profile = state.profiles.get(&profile_id.0).await?;
-        let report = match state.supervisor.health(&profile.id).await {
-            None => HealthReport {
-                status: HealthStatus::Stopped,
-                response_time_ms: None,
-                model_loaded: None,
-                error: None,
-            },
-            Some(p) => HealthReport {
-                status: if p.healthy {
-                    HealthStatus::Healthy
-                } else {
-                    HealthStatus::Unhealthy
-                },
-                response_time_ms: p.response_time_ms,
-                model_loaded: p.model_loaded,
-                error: p.error,
-            },
-        };
-        Ok(Json(report))
+        let probe = state.supervisor.health(&profile.id).await;
+        Ok(Json(probe.into()))
     }
 
     /// A server's status

@@ -16,7 +16,8 @@ use crate::{
 
 /// Memory of the host, in GiB.
 #[derive(Object, Debug, Clone)]
-pub struct MemoryStatus {
+#[oai(rename = "MemoryStatus")]
+pub struct MemoryFigures {
     /// Physical memory.
     pub total_gb: f64,
     /// Memory available to new processes.
@@ -121,12 +122,12 @@ impl SystemApi {
         &self,
         auth: Auth,
         state: Data<&Arc<AppState>>,
-    ) -> Result<Json<MemoryStatus>, ApiError> {
+    ) -> Result<Json<MemoryFigures>, ApiError> {
         auth.require(actions::SYSTEM_READ)?;
         let m = host::memory_report(state.settings.system.max_memory_percent)
             .await
             .map_err(ApiError::internal)?;
-        Ok(Json(MemoryStatus {
+        Ok(Json(MemoryFigures {
             total_gb: m.total_gb,
             available_gb: m.available_gb,
             used_gb: m.used_gb,

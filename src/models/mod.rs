@@ -2,20 +2,20 @@
 //! the local library. Domain and infrastructure only; the HTTP handlers are in
 //! `api::models`.
 //!
-//! - [`id`]: `ModelId` and `RepoPath`, the checked names that become paths.
-//! - [`hub`]: the Hub client (endpoint, token, timeouts, retries, offline).
-//! - [`search`]: search hits with their size (`usedStorage` or a name estimate).
-//! - [`cache`]: the cache layout (`blobs/`, `snapshots/`, `refs/main`).
-//! - [`download`]: the download manager, its tasks and their store records.
-//! - [`library`]: local models, their characteristics, deletion.
+//! - `id`: `ModelId` and `RepoPath`, the checked names that become paths.
+//! - `hub`: the Hub client (endpoint, token, timeouts, retries, offline).
+//! - `search`: search hits with their size (`usedStorage` or a name estimate).
+//! - `cache`: the cache layout (`blobs/`, `snapshots/`, `refs/main`).
+//! - `download`: the download manager, its tasks and their store records.
+//! - `library`: local models, their characteristics, deletion.
 
-pub mod cache;
-pub mod characteristics;
-pub mod download;
-pub mod hub;
-pub mod id;
-pub mod library;
-pub mod search;
+pub(crate) mod cache;
+pub(crate) mod characteristics;
+pub(crate) mod download;
+pub(crate) mod hub;
+pub(crate) mod id;
+pub(crate) mod library;
+pub(crate) mod search;
 
 pub use cache::HubCache;
 pub use characteristics::Characteristics;

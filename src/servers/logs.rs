@@ -74,11 +74,11 @@ pub fn last_lines(path: &Path, n: usize) -> (Vec<String>, u64) {
     // Only complete lines; a partial last line is delivered once it ends.
     let complete = buf.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let offset = len - (buf.len() - complete) as u64;
-    let text = String::from_utf8_lossy(&buf[..complete]);
+    let text = String::from_utf8_lossy(buf.get(..complete).unwrap_or_default());
     let lines: Vec<&str> = text.lines().collect();
     let skip = lines.len().saturating_sub(n);
     (
-        lines[skip..].iter().map(|l| l.to_string()).collect(),
+        lines.iter().skip(skip).map(|l| l.to_string()).collect(),
         offset,
     )
 }
@@ -115,8 +115,9 @@ pub async fn follow<T>(
             offset += bytes.len() as u64;
             pending.extend_from_slice(&bytes);
             while let Some(i) = pending.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = pending.drain(..=i).collect();
-                let text = String::from_utf8_lossy(&line[..line.len() - 1])
+                let mut line: Vec<u8> = pending.drain(..=i).collect();
+                line.pop(); // the newline
+                let text = String::from_utf8_lossy(&line)
                     .trim_end_matches('\r')
                     .to_owned();
                 if tx.send(wrap(text)).await.is_err() {

@@ -159,9 +159,9 @@ pub struct ServerSummary {
     pub cpu_percent: f64,
 }
 
-/// A server's status.
+/// Whether a profile's server runs here, and how its last run ended.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ServerStatus {
+pub struct LastRun {
     /// It runs (starting, running or stopping).
     pub running: bool,
     /// Process id, while it runs.
@@ -541,23 +541,23 @@ impl Supervisor {
     }
 
     /// Status of the profile's server (of its last run when it has ended).
-    pub fn status(&self, profile_id: &str) -> ServerStatus {
+    pub fn status(&self, profile_id: &str) -> LastRun {
         let Some(m) = lock(&self.servers).get(profile_id).cloned() else {
-            return ServerStatus::default();
+            return LastRun::default();
         };
         let state = m.state.borrow().clone();
         match state {
-            RunState::Exited(exit) => ServerStatus {
+            RunState::Exited(exit) => LastRun {
                 running: false,
                 pid: None,
                 exit_code: exit.code,
                 failed: exit.failed,
                 error_message: exit.message,
             },
-            _ => ServerStatus {
+            _ => LastRun {
                 running: true,
                 pid: Some(m.pid),
-                ..ServerStatus::default()
+                ..LastRun::default()
             },
         }
     }
@@ -571,7 +571,7 @@ impl Supervisor {
     }
 
     /// A server's log as a stream: the last `lines` lines, then new lines as
-    /// they are written, then [`LogItem::Stopped`] once the server exits (at
+    /// they are written, then `LogItem::Stopped` once the server exits (at
     /// once when it does not run here) or `shutdown` is cancelled. Every
     /// stream gets every line; dropping it ends the task that feeds it.
     pub fn log_stream(

@@ -240,18 +240,15 @@ async fn events_older_than_the_retention_are_pruned() {
         .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     wait_for(&app, &admin, "profile.create", 1).await;
-    let mut left = usize::MAX;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while tokio::time::Instant::now() < deadline {
-        left = all_events(&app, &admin, "action=profile.create")
-            .await
-            .len();
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(left, 0, "the event outlived its retention");
+    crate::helpers::poll_until(
+        Duration::from_secs(15),
+        "the event to outlive its retention no longer",
+        || async {
+            let left = all_events(&app, &admin, "action=profile.create").await;
+            left.is_empty().then_some(())
+        },
+    )
+    .await;
     app.shutdown().await;
 }
 

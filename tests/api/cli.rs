@@ -319,16 +319,12 @@ async fn serve_raises_the_open_file_limit_to_the_hard_limit() {
         .expect("serve");
     let pid = child.id().expect("pid");
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !http
-        .get(format!("http://127.0.0.1:{port}/health"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(tokio::time::Instant::now() < deadline, "never served");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let health = format!("http://127.0.0.1:{port}/health");
+    crate::helpers::poll_until(std::time::Duration::from_secs(30), "/health", || async {
+        let resp = http.get(&health).send().await;
+        resp.is_ok_and(|r| r.status().is_success()).then_some(())
+    })
+    .await;
     let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
     let line = limits
         .lines()

@@ -95,11 +95,10 @@ async fn every_acknowledged_write_survives_a_sigkill() {
         }));
     }
     // Let some writes land, then kill the manager mid-stream.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while acked_profiles.lock().expect("lock").len() < 40 {
-        assert!(tokio::time::Instant::now() < deadline, "writes too slow");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::eventually(Duration::from_secs(30), "40 acknowledged writes", || {
+        acked_profiles.lock().expect("lock").len() >= 40
+    })
+    .await;
     let pid = child.id().expect("pid");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(pid).expect("pid")),

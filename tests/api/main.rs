@@ -2,7 +2,9 @@
 //! through `TestApp`, and talks to it over HTTP on loopback.
 #![allow(
     clippy::disallowed_methods,
-    reason = "tests spawn the manager and read the clock directly"
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test code: it spawns the manager, reads the clock, and indexes and panics to fail"
 )]
 // Helpers outside `#[test]` functions panic on purpose: a failed setup is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]

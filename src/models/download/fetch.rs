@@ -112,8 +112,8 @@ impl Partial {
                 if n == 0 {
                     return Ok(self);
                 }
-                if let Some(h) = self.hasher.as_mut() {
-                    h.update(&buf[..n]);
+                if let (Some(h), Some(read)) = (self.hasher.as_mut(), buf.get(..n)) {
+                    h.update(read);
                 }
                 self.have += n as u64;
             }

@@ -9,11 +9,11 @@
 //! - [`tasks`]: the `download_task` records in the store.
 //! - `shared`: what a job and its fetches share (context, error, progress).
 
-pub mod fetch;
-pub mod job;
-pub mod manager;
+pub(crate) mod fetch;
+pub(crate) mod job;
+pub(crate) mod manager;
 mod shared;
-pub mod tasks;
+pub(crate) mod tasks;
 
 use chrono::{DateTime, Utc};
 use surrealdb::types::SurrealValue;

@@ -3,7 +3,7 @@
 //! through one [`Runner`], so tests can record them.
 
 pub mod launchd;
-pub mod runner;
+pub(crate) mod runner;
 pub mod systemd;
 
 use std::{

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use mlx_manager::{
     config::HubSettings,
     migrations::CORE,
-    models::{DownloadManager, HubCache, HubClient, ModelId, download::DownloadStatus},
+    models::{DownloadManager, DownloadStatus, HubCache, HubClient, ModelId},
     store,
 };
 use reqwest::StatusCode;
