@@ -23,6 +23,9 @@ pub const SYSTEM_READ: Action = Action::new("system.read");
 /// Install and remove login services.
 pub const SYSTEM_SERVICE: Action = Action::new("system.service");
 
+/// Use models through the OpenAI-compatible gateway (`/v1`).
+pub const INFERENCE_USE: Action = Action::new("inference.use");
+
 /// The core's actions with their default least roles.
 pub const DECLARED: &[ActionDecl] = &[
     ActionDecl::new(PROFILES_READ, Role::Viewer, "read server profiles"),
@@ -57,6 +60,11 @@ pub const DECLARED: &[ActionDecl] = &[
         SYSTEM_SERVICE,
         Role::User,
         "install and remove login services",
+    ),
+    ActionDecl::new(
+        INFERENCE_USE,
+        Role::User,
+        "use models through the OpenAI-compatible gateway (/v1)",
     ),
 ];
 

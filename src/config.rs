@@ -202,6 +202,10 @@ pub struct ModelServerSettings {
     pub working_dir: Option<PathBuf>,
     /// The first port `next-port` suggests.
     pub port_start: u16,
+    /// Let a profile's server listen on an address other than loopback. Off:
+    /// such a profile is refused (422) and a stored one does not start (409),
+    /// because the gateway (`/v1`) is the authenticated way in.
+    pub allow_public_bind: bool,
     /// A server that exits within this time after spawn has failed to start.
     #[serde(with = "humantime_serde")]
     pub start_grace: Duration,
@@ -264,6 +268,7 @@ impl Default for ModelServerSettings {
             env: BTreeMap::new(),
             working_dir: None,
             port_start: 10240,
+            allow_public_bind: false,
             start_grace: Duration::from_secs(2),
             start_timeout: Duration::from_secs(300),
             stop_timeout: Duration::from_secs(10),

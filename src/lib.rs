@@ -25,7 +25,10 @@
 //!                   after the listener binds
 //!   lifecycle.rs    the use cases over a profile, its server and its login service
 //!                   (rename, delete, start, restart, install, uninstall)
-//!   api/            thin poem-openapi handlers, one file per resource
+//!   gateway/        the OpenAI-compatible /v1 door: resolve `model` to a profile,
+//!                   forward the body to its running server, stream the answer back
+//!   api/            thin poem-openapi handlers, one file per resource (gateway.rs:
+//!                   the /v1 routes, plain poem handlers with OpenAI-shaped errors)
 //!   openapi.rs      the document as served, printed and committed (poem-openapi's,
 //!                   with the wrapper around documented references simplified)
 //!   profiles/       profiles: one table of fields (fields.rs expands it into values,
@@ -45,6 +48,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub(crate) mod connections;
+pub(crate) mod gateway;
 pub(crate) mod http;
 pub(crate) mod lifecycle;
 pub mod migrations;

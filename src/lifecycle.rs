@@ -24,6 +24,9 @@ pub enum LifecycleError {
     /// The login service (unsupported, the service manager refused).
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// A stored profile whose host is not loopback, while public binds are off.
+    #[error("{0}")]
+    PublicBind(String),
     /// A rename of a profile whose login service is installed.
     #[error(
         "Remove the profile's login service before renaming it (the service's label follows the name)"
@@ -98,18 +101,28 @@ impl Lifecycle {
         Ok(profile)
     }
 
-    /// Start profile `id`'s server.
+    /// Start profile `id`'s server (refused for a host other than loopback
+    /// while `[servers] allow_public_bind` is off).
     pub async fn start(&self, id: &str) -> Result<(Profile, Started), LifecycleError> {
-        let profile = self.profiles.get(id).await?;
+        let profile = self.startable(id).await?;
         let started = self.supervisor.start(&profile).await?;
         Ok((profile, started))
     }
 
     /// Stop profile `id`'s server if it runs, then start it.
     pub async fn restart(&self, id: &str) -> Result<(Profile, Started), LifecycleError> {
-        let profile = self.profiles.get(id).await?;
+        let profile = self.startable(id).await?;
         let started = self.supervisor.restart(&profile).await?;
         Ok((profile, started))
+    }
+
+    /// Profile `id`, when its server may listen where it says.
+    async fn startable(&self, id: &str) -> Result<Profile, LifecycleError> {
+        let profile = self.profiles.get(id).await?;
+        self.profiles
+            .check_host(&profile.values.host)
+            .map_err(|rule| LifecycleError::PublicBind(format!("Cannot start: {rule}")))?;
+        Ok(profile)
     }
 
     /// Install profile `id` as a login service running the supervisor's own
@@ -329,5 +342,37 @@ mod tests {
             profiles.get(&a.id).await.expect("a").service_installed,
             "a's service is untouched"
         );
+    }
+
+    #[tokio::test]
+    async fn a_stored_profile_on_a_public_address_does_not_start_while_public_binds_are_off() {
+        let home = tempfile::tempdir().expect("home");
+        let (lifecycle, profiles) = lifecycle(home.path(), Arc::default()).await;
+        let public = NewProfile {
+            host: Some("0.0.0.0".into()),
+            ..new("public")
+        };
+        let refused = profiles.create(public.clone()).await;
+        assert!(
+            matches!(refused, Err(ProfileError::Invalid(ref m)) if m.contains("allow_public_bind"))
+        );
+        // Stored while public binds were allowed (an admin turned them off since).
+        let stored = profiles
+            .clone()
+            .with_public_bind(true)
+            .create(public)
+            .await
+            .expect("allowed then");
+        let start = lifecycle.start(&stored.id).await;
+        assert!(
+            matches!(start, Err(LifecycleError::PublicBind(ref m)) if m.contains("0.0.0.0")),
+            "{start:?}"
+        );
+        for host in ["127.0.0.1", "::1", "[::1]", "localhost", "127.0.0.2"] {
+            assert!(crate::profiles::is_loopback(host), "{host}");
+        }
+        for host in ["0.0.0.0", "192.168.1.2", "::", "lab.example"] {
+            assert!(!crate::profiles::is_loopback(host), "{host}");
+        }
     }
 }

@@ -486,6 +486,7 @@ fn routes<P: PluginSet>(
             }),
         )
         .nest("/docs", docs)
+        .nest("/v1", crate::api::gateway::routes())
         .nest("/", api)
         .data(state)
         .data(authenticator)

@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::{ConfigError, Settings},
+    gateway::Gateway,
     lifecycle::Lifecycle,
     models::{DownloadManager, HubCache, HubClient},
     profiles::Profiles,
@@ -25,8 +26,8 @@ pub enum CoreError {
     /// The store failed while servers were adopted or downloads resumed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The HTTP client of the health probes cannot be built (no TLS backend).
-    #[error("cannot build the health probes' HTTP client: {0}")]
+    /// The HTTP client of the health probes or the gateway cannot be built.
+    #[error("cannot build an HTTP client for the model servers: {0}")]
     Client(#[from] reqwest::Error),
 }
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub supervisor: Arc<Supervisor>,
     /// The use cases over profiles, their servers and login services.
     pub lifecycle: Lifecycle,
+    /// The OpenAI-compatible gateway in front of the running servers.
+    pub gateway: Gateway,
     /// The Hugging Face Hub client.
     pub hub: Arc<HubClient>,
     /// Model downloads (resumed at start, interrupted at stop).
@@ -75,8 +78,10 @@ impl AppState {
         )?;
         supervisor.reconcile().await.map_err(StoreError::from)?;
         let services = Arc::new(service_manager(&settings, &data_dir));
-        let profiles = Profiles::new(db.clone(), settings.servers.port_start);
+        let profiles = Profiles::new(db.clone(), settings.servers.port_start)
+            .with_public_bind(settings.servers.allow_public_bind);
         let lifecycle = Lifecycle::new(profiles.clone(), supervisor.clone(), services.clone());
+        let gateway = Gateway::new(profiles.clone(), supervisor.clone())?;
         let cache = HubCache::new(settings.paths.hf_cache());
         let concurrent = settings.hub.concurrent_files;
         let downloads = DownloadManager::new(
@@ -97,6 +102,7 @@ impl AppState {
         }
         Ok(Arc::new(Self {
             lifecycle,
+            gateway,
             profiles,
             supervisor,
             settings,

@@ -28,6 +28,8 @@ mlx_manager_sdk::error_codes! {
         NAME_TAKEN = "name_taken";
         /// 409: no free port.
         NO_FREE_PORT = "no_free_port";
+        /// 409: a stored profile's host is not loopback while public binds are off.
+        PUBLIC_BIND_REFUSED = "public_bind_refused";
         /// 409: port taken.
         PORT_TAKEN = "port_taken";
         /// 404: profile not found.

@@ -2,6 +2,7 @@
 //! converts input, calls one domain function and maps the result.
 
 pub mod codes;
+pub(crate) mod gateway;
 pub(crate) mod health;
 pub(crate) mod models;
 pub(crate) mod profiles;

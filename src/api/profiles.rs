@@ -77,6 +77,9 @@ impl From<LifecycleError> for ApiError {
             LifecycleError::Profile(e) => e.into(),
             LifecycleError::Server(e) => e.into(),
             LifecycleError::Service(e) => e.into(),
+            LifecycleError::PublicBind(_) => {
+                ApiError::conflict(codes::PUBLIC_BIND_REFUSED, err.to_string())
+            }
             LifecycleError::RenameWhileInstalled => {
                 ApiError::conflict(codes::SERVICE_INSTALLED, err.to_string())
             }

@@ -9,6 +9,15 @@
 //! `GET /echo?msg=TEXT` prints TEXT as a line of output (tests use it to make the
 //! server write to its log on demand).
 //!
+//! `POST /v1/chat/completions`, `/v1/completions` and `/v1/embeddings` answer in
+//! OpenAI's shapes, with `usage`; with `"stream": true` the first two stream
+//! `chunks` events (default 8) and `data: [DONE]`. A request may steer it with
+//! `"fake": {"chunks": N, "delay_ms": D, "die_after": K}` (the gateway passes the
+//! body unchanged): D ms between chunks, and the process exits after K chunks.
+//! It prints `REQUEST <path> <authorization|none>` for each request (whether an
+//! `Authorization` or `X-API-Key` header reached it) and `DISCONNECT <path>` when
+//! a client hangs up mid-stream.
+//!
 //! With `FAKE_MODEL_SERVER_VERSION=X.Y.Z` in its environment, `--version` prints
 //! mlx-openai-server's banner with that version, so tests can see how the
 //! manager shapes the command for each release.
@@ -20,8 +29,9 @@
 use std::{collections::HashMap, time::Duration};
 
 use poem::{
-    EndpointExt, Route, Server, get, handler,
+    Body, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler,
     listener::TcpListener,
+    post,
     web::{Data, Json, Query},
 };
 use serde_json::{Value, json};
@@ -46,6 +56,99 @@ fn models(Data(model): Data<&Option<String>>) -> Json<Value> {
 fn echo(Query(q): Query<HashMap<String, String>>) -> &'static str {
     println!("{}", q.get("msg").map(String::as_str).unwrap_or_default());
     "ok"
+}
+
+/// The steering of a request (`"fake": {...}` in its body).
+#[derive(Default, serde::Deserialize)]
+struct Steer {
+    chunks: Option<u32>,
+    delay_ms: Option<u64>,
+    die_after: Option<u32>,
+}
+
+/// An OpenAI-shaped answer to a POST route, streamed when asked.
+#[handler]
+async fn complete(req: &Request, Json(body): Json<Value>) -> Response {
+    let path = req.uri().path().to_owned();
+    let credentials =
+        req.headers().contains_key("authorization") || req.headers().contains_key("x-api-key");
+    println!(
+        "REQUEST {path} {}",
+        if credentials { "authorization" } else { "none" }
+    );
+    let field = |name: &str| body.get(name).cloned().unwrap_or_default();
+    let model = field("model").as_str().unwrap_or_default().to_owned();
+    let steer: Steer = serde_json::from_value(field("fake")).unwrap_or_default();
+    let usage = json!({"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12});
+    if path.ends_with("/embeddings") {
+        return Json(json!({"object": "list", "model": model,
+            "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
+            "usage": {"prompt_tokens": 5, "total_tokens": 5}}))
+        .into_response();
+    }
+    let chat = path.ends_with("/chat/completions");
+    if field("stream").as_bool() != Some(true) {
+        let choice = if chat {
+            json!({"index": 0, "message": {"role": "assistant", "content": "Hello from the fake server."}, "finish_reason": "stop"})
+        } else {
+            json!({"index": 0, "text": "Hello from the fake server.", "finish_reason": "stop"})
+        };
+        let object = if chat {
+            "chat.completion"
+        } else {
+            "text_completion"
+        };
+        return Json(
+            json!({"id": "fake-1", "object": object, "created": 0, "model": model,
+            "choices": [choice], "usage": usage}),
+        )
+        .into_response();
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let chunks = steer.chunks.unwrap_or(8);
+    let delay = Duration::from_millis(steer.delay_ms.unwrap_or(0));
+    tokio::spawn(async move {
+        for n in 0..chunks {
+            if steer.die_after == Some(n) {
+                // Let the chunks already sent reach the client, then crash.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                println!("DYING after {n} chunks");
+                std::process::exit(4);
+            }
+            let delta = if chat {
+                json!({"index": 0, "delta": {"content": format!("tok{n} ")}, "finish_reason": null})
+            } else {
+                json!({"index": 0, "text": format!("tok{n} "), "finish_reason": null})
+            };
+            let object = if chat {
+                "chat.completion.chunk"
+            } else {
+                "text_completion"
+            };
+            let event = json!({"id": "fake-1", "object": object, "created": 0, "model": model, "choices": [delta]});
+            if tx
+                .send(Ok(format!("data: {event}\n\n").into()))
+                .await
+                .is_err()
+            {
+                println!("DISCONNECT {path}");
+                return;
+            }
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
+        let last = json!({"id": "fake-1", "object": "chat.completion.chunk", "created": 0,
+            "model": model, "choices": [], "usage": usage});
+        let _ = tx
+            .send(Ok(format!("data: {last}\n\ndata: [DONE]\n\n").into()))
+            .await;
+    });
+    Response::builder()
+        .content_type("text/event-stream")
+        .body(Body::from_bytes_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
 }
 
 /// End this process group once the parent that started us is gone.
@@ -122,6 +225,9 @@ async fn main() -> std::process::ExitCode {
     let served = (!mode("no-model")).then(|| model.clone());
     let app = Route::new()
         .at("/v1/models", get(models))
+        .at("/v1/chat/completions", post(complete))
+        .at("/v1/completions", post(complete))
+        .at("/v1/embeddings", post(complete))
         .at("/echo", get(echo))
         .data(served);
     println!("serving {model} on {host}:{port}");

@@ -10,4 +10,4 @@ pub use profile::{
     LogLevel, ModelType, NewProfile, Profile, ProfileError, ProfileField, ProfilePatch,
     ProfileValues,
 };
-pub use repo::Profiles;
+pub use repo::{Profiles, is_loopback};

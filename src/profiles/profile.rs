@@ -259,7 +259,9 @@ profile_fields! {
         command Identity;
     /// Address the server listens on.
     Host host: String = defaulted("127.0.0.1".to_owned()) from String,
-        check |v: String| host(&v), rule "Default `127.0.0.1`.", command Identity;
+        check |v: String| host(&v),
+        rule "Default `127.0.0.1`; a loopback address (127.0.0.1, ::1, localhost) unless `[servers] allow_public_bind` is set.",
+        command Identity;
     /// Context length override.
     ContextLength context_length: Option<u32> = optional() from i64,
         check |n| number("context_length", n, 1, 10_000_000).map(Some),

@@ -112,12 +112,46 @@ fn map_write(err: surrealdb::Error) -> ProfileError {
 pub struct Profiles {
     db: Db,
     port_start: u16,
+    allow_public_bind: bool,
+}
+
+/// Whether `host` is a loopback address or `localhost`.
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Profiles {
-    /// Profiles in `db`; `next_port` starts at `port_start`.
+    /// Profiles in `db`; `next_port` starts at `port_start`. Hosts other than
+    /// loopback are refused until [`Profiles::with_public_bind`] allows them.
     pub fn new(db: Db, port_start: u16) -> Self {
-        Self { db, port_start }
+        Self {
+            db,
+            port_start,
+            allow_public_bind: false,
+        }
+    }
+
+    /// The same repository, allowing hosts other than loopback when `allowed`
+    /// (`[servers] allow_public_bind`).
+    pub fn with_public_bind(mut self, allowed: bool) -> Self {
+        self.allow_public_bind = allowed;
+        self
+    }
+
+    /// `Ok` when a server may listen on `host`; else the rule, as a sentence.
+    pub fn check_host(&self, host: &str) -> Result<(), String> {
+        if self.allow_public_bind || is_loopback(host) {
+            return Ok(());
+        }
+        Err(format!(
+            "host {host} is not a loopback address (127.0.0.1, ::1, localhost): model servers \
+             are reached through the gateway (/v1); set [servers] allow_public_bind = true to \
+             let them listen elsewhere"
+        ))
     }
 
     /// Every profile, ordered by name.
@@ -163,6 +197,8 @@ impl Profiles {
     pub async fn create(&self, new: NewProfile) -> Result<Profile, ProfileError> {
         let chosen_port = new.port.is_some();
         let values = ProfileValues::from_new(new)?;
+        self.check_host(&values.host)
+            .map_err(ProfileError::Invalid)?;
         if chosen_port {
             self.insert(&values).await
         } else {
@@ -211,6 +247,10 @@ impl Profiles {
         loop {
             let current = self.get(id).await?;
             let values = current.values.patched(patch.clone())?;
+            if values.host != current.values.host {
+                self.check_host(&values.host)
+                    .map_err(ProfileError::Invalid)?;
+            }
             let row = Row::new(&values, current.service_installed, current.created_at);
             let updated: Result<Option<Stored>, _> =
                 self.db.update(("profile", id)).content(row).await;

@@ -534,6 +534,14 @@ impl Supervisor {
         self.start(profile).await
     }
 
+    /// Where the profile's server answers (host, port) while it is running
+    /// (healthy once since its start, and not asked to stop).
+    pub fn serving(&self, profile_id: &str) -> Option<(String, u16)> {
+        self.active(profile_id)
+            .filter(|m| matches!(*m.state.borrow(), RunState::Running))
+            .map(|m| (m.host.clone(), m.port))
+    }
+
     /// Probe the profile's server now; `None` when it does not run.
     pub async fn health(&self, profile_id: &str) -> Option<Probe> {
         let m = self.active(profile_id)?;

@@ -506,6 +506,16 @@ impl TestApp {
         json(resp).await
     }
 
+    /// The log file of `profile_id`'s model server, as written so far.
+    pub fn server_log(&self, profile_id: &str) -> String {
+        std::fs::read_to_string(
+            self.data_dir
+                .path()
+                .join(format!("data/logs/server-{profile_id}.log")),
+        )
+        .unwrap_or_default()
+    }
+
     /// Open an event stream at `path` (with a token, or none for ticket URLs).
     pub async fn events(&self, token: Option<&str>, path: &str) -> Sse {
         let mut req = self.client.get(self.url(path));
@@ -594,7 +604,6 @@ impl Sse {
     }
 }
 
-/// Poll `check` until it holds, or panic after `within`.
 /// Poll `probe` every 50 ms until it gives `Some`, and return that; fail the
 /// test naming `what` when `within` passes first.
 pub async fn poll_until<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
@@ -615,6 +624,7 @@ where
     }
 }
 
+/// Poll `check` until it holds, or panic after `within`.
 pub async fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + within;
     while !check() {

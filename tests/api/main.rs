@@ -17,6 +17,7 @@ mod cli;
 mod crash;
 mod fake_hub;
 mod foundation;
+mod gateway;
 mod helpers;
 mod keys;
 mod models;

@@ -22,12 +22,7 @@ fn pid(v: &Value) -> u32 {
 }
 
 fn log_of(app: &TestApp, profile_id: &str) -> String {
-    std::fs::read_to_string(
-        app.data_dir
-            .path()
-            .join(format!("data/logs/server-{profile_id}.log")),
-    )
-    .unwrap_or_default()
+    app.server_log(profile_id)
 }
 
 #[tokio::test]

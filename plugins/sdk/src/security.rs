@@ -296,13 +296,25 @@ impl<'a> ApiExtractor<'a> for StreamAuth {
     }
 }
 
-fn not_authenticated() -> poem::Error {
-    ApiError::unauthorized(crate::codes::NOT_AUTHENTICATED, "Not authenticated").into()
+fn not_authenticated() -> ApiError {
+    ApiError::unauthorized(crate::codes::NOT_AUTHENTICATED, "Not authenticated")
+}
+
+/// Authenticate a request outside poem-openapi's extractors (the gateway's
+/// routes): its `Authorization: Bearer` or `X-API-Key` credential, as [`Auth`]
+/// does, with the error as an [`ApiError`] for the caller to reshape.
+pub async fn authenticate_plain(req: &Request) -> Result<Principal, ApiError> {
+    find_and_authenticate(req, false).await
+}
+
+/// Find the request's one credential and authenticate it, for an extractor.
+async fn authenticate_request(req: &Request, ticket: bool) -> poem::Result<Principal> {
+    Ok(find_and_authenticate(req, ticket).await?)
 }
 
 /// Find the request's one credential (Authorization, then X-API-Key, then, for
 /// streams, `?ticket=`) and authenticate it.
-async fn authenticate_request(req: &Request, ticket: bool) -> poem::Result<Principal> {
+async fn find_and_authenticate(req: &Request, ticket: bool) -> Result<Principal, ApiError> {
     let headers = req.headers();
     if let Some(value) = headers.get(poem::http::header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| not_authenticated())?;
@@ -337,13 +349,12 @@ async fn authenticate_request(req: &Request, ticket: bool) -> poem::Result<Princ
     Err(not_authenticated())
 }
 
-async fn authenticate(req: &Request, credential: Credential<'_>) -> poem::Result<Principal> {
+async fn authenticate(req: &Request, credential: Credential<'_>) -> Result<Principal, ApiError> {
     let Some(AuthenticatorHandle(Some(authenticator))) = req.data::<AuthenticatorHandle>() else {
         return Err(ApiError::unauthorized(
             crate::codes::NOT_AUTHENTICATED,
             "No authentication method is installed on this server",
-        )
-        .into());
+        ));
     };
     let from = req.data::<ClientAddress>().map(|c| c.0);
     let principal = authenticator
@@ -357,21 +368,21 @@ async fn authenticate(req: &Request, credential: Credential<'_>) -> poem::Result
 }
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    authenticate(req, Credential::Bearer(&bearer.token)).await
+    Ok(authenticate(req, Credential::Bearer(&bearer.token)).await?)
 }
 
 async fn check_api_key(req: &Request, key: ApiKey) -> poem::Result<Principal> {
-    authenticate(req, Credential::ApiKey(&key.key)).await
+    Ok(authenticate(req, Credential::ApiKey(&key.key)).await?)
 }
 
 async fn check_ticket(req: &Request, key: ApiKey) -> poem::Result<Principal> {
     let path = req.uri().path();
-    authenticate(
+    Ok(authenticate(
         req,
         Credential::StreamTicket {
             ticket: &key.key,
             path,
         },
     )
-    .await
+    .await?)
 }

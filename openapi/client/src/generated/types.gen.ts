@@ -833,7 +833,7 @@ export type ProfileCreate = {
     /**
      * Address the server listens on.
      *
-     * Default `127.0.0.1`.
+     * Default `127.0.0.1`; a loopback address (127.0.0.1, ::1, localhost) unless `[servers] allow_public_bind` is set.
      */
     host?: string;
     /**
@@ -985,7 +985,7 @@ export type ProfileUpdate = {
     /**
      * Address the server listens on.
      *
-     * Default `127.0.0.1`.
+     * Default `127.0.0.1`; a loopback address (127.0.0.1, ::1, localhost) unless `[servers] allow_public_bind` is set.
      */
     host?: string;
     /**

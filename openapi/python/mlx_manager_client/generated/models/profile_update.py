@@ -36,7 +36,7 @@ class ProfileUpdate:
                 1024..=65535; default: the next free port at or above `[servers] port_start`.
             host (str | Unset): Address the server listens on.
 
-                Default `127.0.0.1`.
+                Default `127.0.0.1`; a loopback address (127.0.0.1, ::1, localhost) unless `[servers] allow_public_bind` is set.
             context_length (int | None | Unset): Context length override.
 
                 1..=10000000; unset: the model's own.
