@@ -129,7 +129,8 @@ impl Lifecycle {
     /// command. A label that belongs to another profile's service or to the
     /// manager's own is refused, never taken over.
     pub async fn install_service(&self, id: &str) -> Result<InstalledService, LifecycleError> {
-        let profile = self.profiles.get(id).await?;
+        // A login service runs the server too: the same host rule applies.
+        let profile = self.startable(id).await?;
         let label = service::label(&profile.values.name);
         let foreign = !profile.service_installed && self.services.path(&label).exists();
         if label == service::MANAGER_LABEL || foreign {

@@ -6,10 +6,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use mlx_manager_sdk::{ApiError, Principal, authenticate_plain};
+use mlx_manager_sdk::{ApiError, Principal, authenticate_plain, guard_stream};
 use poem::{
-    Body, IntoResponse, Request, Response, Route, get, handler,
+    Body, EndpointExt, IntoResponse, Request, Response, Route, get, handler,
     http::{StatusCode, header},
+    middleware::AddData,
     post,
     web::Data,
 };
@@ -24,13 +25,17 @@ use crate::{
 /// The gateway's routes, to nest at `/v1`.
 pub(crate) fn routes() -> Route {
     let mut route = Route::new().at("/models", get(list_models));
-    for path in FORWARDED {
+    for &path in FORWARDED {
         if let Some(tail) = path.strip_prefix("/v1") {
-            route = route.at(tail, post(forward));
+            route = route.at(tail, post(forward).with(AddData::new(Upstream(path))));
         }
     }
     route
 }
+
+/// The upstream path of a forwarded route (one of [`FORWARDED`]).
+#[derive(Clone, Copy)]
+struct Upstream(&'static str);
 
 /// The caller, allowed to use the gateway.
 async fn caller(req: &Request) -> Result<Principal, GatewayError> {
@@ -96,7 +101,7 @@ fn model_of(body: &[u8]) -> Result<String, GatewayError> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| GatewayError::InvalidRequest(format!("The body is not JSON: {e}")))?;
     match value.get("model") {
-        Some(serde_json::Value::String(m)) if !m.trim().is_empty() => Ok(m.clone()),
+        Some(serde_json::Value::String(m)) if !m.trim().is_empty() => Ok(m.trim().to_owned()),
         _ => Err(GatewayError::InvalidRequest(
             "The body must name a `model` (a profile's name or model path)".into(),
         )),
@@ -107,33 +112,46 @@ fn model_of(body: &[u8]) -> Result<String, GatewayError> {
 /// unchanged, to the server of the profile its `model` names; the answer as
 /// it arrives.
 #[handler]
-async fn forward(req: &Request, body: Bytes, state: Data<&Arc<AppState>>) -> Response {
+async fn forward(
+    req: &Request,
+    body: Body,
+    upstream: Data<&Upstream>,
+    state: Data<&Arc<AppState>>,
+) -> Response {
     let forwarded = async {
+        // Authenticated before the body is read.
         let principal = caller(req).await?;
-        let model = model_of(&body)?;
-        let profile = state.gateway.resolve(&model).await?;
-        if !principal.allows_model(&profile.values.name) {
-            return Err(GatewayError::ModelNotAllowed(format!(
-                "This API key may not use the model `{}`",
-                profile.values.name
-            )));
-        }
-        state
-            .gateway
-            .forward(&profile, req.original_uri().path(), body)
+        let body: Bytes = body
+            .into_bytes()
             .await
+            .map_err(|e| GatewayError::InvalidRequest(format!("The body cannot be read: {e}")))?;
+        let model = model_of(&body)?;
+        let profile = state
+            .gateway
+            .resolve(&model, |name| principal.allows_model(name))
+            .await?;
+        let answer = state.gateway.forward(&profile, upstream.0.0, body).await?;
+        Ok((principal, answer))
     };
     match forwarded.await {
-        Ok(answer) => {
+        Ok((principal, answer)) => {
             let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            // The answer ends when the caller's credential stops holding.
+            let body = guard_stream(principal, actions::INFERENCE_USE, answer.body);
             let mut resp = Response::builder()
                 .status(status)
-                .body(Body::from_bytes_stream(answer.body));
+                .body(Body::from_bytes_stream(body));
             if let Some(value) = answer
                 .content_type
                 .and_then(|t| header::HeaderValue::from_str(&t).ok())
             {
                 resp.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
             }
             resp
         }

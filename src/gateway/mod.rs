@@ -20,6 +20,9 @@ use crate::{
 
 /// How long the gateway waits for a model server to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long it waits for the answer's headers (a long prompt's prefill comes
+/// first); beyond, 504 `upstream_timeout`. A stream, once begun, has no limit.
+pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The routes a request may be forwarded to, by the gateway's own path.
 pub const FORWARDED: &[&str] = &["/v1/chat/completions", "/v1/completions", "/v1/embeddings"];
@@ -55,8 +58,11 @@ pub struct Gateway {
 impl Gateway {
     /// A gateway; the upstream client never uses a proxy (servers are local).
     pub fn new(profiles: Profiles, supervisor: Arc<Supervisor>) -> Result<Self, reqwest::Error> {
+        // A model server's redirect is never followed: it could send the
+        // prompt anywhere.
         let http = reqwest::Client::builder()
             .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .build()?;
         Ok(Self {
@@ -83,15 +89,26 @@ impl Gateway {
     }
 
     /// The profile `model` names: the profile of that name, else the one
-    /// profile whose `model_path` is `model` (clients often send the repo id).
-    pub async fn resolve(&self, model: &str) -> Result<Profile, GatewayError> {
+    /// profile `allowed` for the caller whose `model_path` is `model` (clients
+    /// often send the repo id). Profiles the caller may not use are never
+    /// matched by path nor named in a message.
+    pub async fn resolve(
+        &self,
+        model: &str,
+        allowed: impl Fn(&str) -> bool,
+    ) -> Result<Profile, GatewayError> {
         let profiles = self.profiles.list().await.map_err(GatewayError::store)?;
         if let Some(p) = profiles.iter().find(|p| p.values.name == model) {
+            if !allowed(&p.values.name) {
+                return Err(GatewayError::ModelNotAllowed(format!(
+                    "This API key may not use the model `{model}`"
+                )));
+            }
             return Ok(p.clone());
         }
         let mut by_path: Vec<&Profile> = profiles
             .iter()
-            .filter(|p| p.values.model_path == model)
+            .filter(|p| p.values.model_path == model && allowed(&p.values.name))
             .collect();
         match by_path.len() {
             1 => Ok(by_path.remove(0).clone()),
@@ -122,20 +139,30 @@ impl Gateway {
                 profile.values.name
             )));
         };
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host
+        // A server bound to every address is dialled on loopback.
+        let host = match host.as_str() {
+            "0.0.0.0" => "127.0.0.1".to_owned(),
+            "::" | "[::]" => "[::1]".to_owned(),
+            h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+            _ => host,
         };
         let url = format!("http://{host}:{port}{path}");
-        let resp = self
+        let name = &profile.values.name;
+        let sent = self
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
-            .send()
+            .send();
+        let resp = tokio::time::timeout(HEADERS_TIMEOUT, sent)
             .await
-            .map_err(|e| GatewayError::upstream(&profile.values.name, &e))?;
+            .map_err(|_| {
+                GatewayError::UpstreamTimeout(format!(
+                    "The model `{name}` did not answer within {} s",
+                    HEADERS_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| GatewayError::upstream(name, &e))?;
         let status = resp.status().as_u16();
         let content_type = resp
             .headers()

@@ -1,4 +1,4 @@
-//! The machinery that turns the one table of profile fields (in `model.rs`) into
+//! The machinery that turns the one table of profile fields (in `profile.rs`) into
 //! every shape a profile takes: its values (stored, and returned by the API), the
 //! create body, the partial update, the checks and defaults, and the fields a
 //! server command can use. Adding a field is one row of that table.

@@ -289,6 +289,8 @@ impl Profiles {
         values.name = new_name.to_owned();
         values.auto_start = false;
         let values = values.patched(ProfilePatch::default())?;
+        self.check_host(&values.host)
+            .map_err(ProfileError::Invalid)?;
         self.insert_on_free_port(values).await
     }
 

@@ -30,17 +30,18 @@ pub enum Placeholder {
 }
 
 impl Placeholder {
-    /// Every placeholder: id, the served model name, then the fields in the
-    /// order of the profile's table.
+    /// Every placeholder: the id, then the fields in the order of the
+    /// profile's table, the served model name right after the name.
     pub fn all() -> impl Iterator<Item = Placeholder> {
-        [Placeholder::Id, Placeholder::ServedModelName]
-            .into_iter()
-            .chain(
-                ProfileField::ALL
-                    .iter()
-                    .filter(|f| f.command_use() != CommandUse::Manager)
-                    .map(|&f| Placeholder::Field(f)),
-            )
+        std::iter::once(Placeholder::Id).chain(
+            ProfileField::ALL
+                .iter()
+                .filter(|f| f.command_use() != CommandUse::Manager)
+                .flat_map(|&f| {
+                    let served = (f == ProfileField::Name).then_some(Placeholder::ServedModelName);
+                    std::iter::once(Placeholder::Field(f)).chain(served)
+                }),
+        )
     }
 
     /// Its name in a template (`{name}`).

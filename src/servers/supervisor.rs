@@ -226,7 +226,10 @@ impl Supervisor {
             data_dir,
             db,
             // Servers are local: health probes never go through HTTP(S)_PROXY.
-            http: reqwest::Client::builder().no_proxy().build()?,
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
             servers: Mutex::new(HashMap::new()),
             sampler: Mutex::new(Sampler::default()),
             events,

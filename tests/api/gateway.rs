@@ -290,3 +290,56 @@ async fn a_profile_must_listen_on_loopback_unless_public_binds_are_allowed() {
     assert_eq!(resp.status(), StatusCode::CREATED);
     open.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stream_ends_when_its_key_is_revoked() {
+    let (app, admin, profile) = with_running_model().await;
+    let resp = app
+        .send_as(
+            &admin,
+            Method::POST,
+            "/api/auth/keys",
+            Some(json!({"name": "streamer"})),
+        )
+        .await;
+    let created = json(resp).await;
+    let key = created["key"].as_str().expect("key").to_owned();
+    let resp = post(
+        &app,
+        &key,
+        "chat/completions",
+        json!({"model": "qwen", "stream": true, "fake": {"chunks": 1000, "delay_ms": 50}}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut sse = Sse::from_response(resp);
+    assert!(
+        sse.next(Duration::from_secs(10)).await.is_some(),
+        "it streams"
+    );
+    let resp = app
+        .send_as(
+            &admin,
+            Method::DELETE,
+            &format!("/api/auth/keys/{}", id(&created)),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    // Within a few revalidation periods the answer stops (1000 chunks would
+    // take 50 s), and the hang-up reaches the model server.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match sse.next_or_end(deadline).await {
+            Some(true) => break,
+            Some(false) => {}
+            None => panic!("the stream outlived the revoked key"),
+        }
+    }
+    let profile_id = id(&profile);
+    crate::helpers::eventually(Duration::from_secs(10), "the hang-up upstream", || {
+        log_of(&app, &profile_id).contains("DISCONNECT /v1/chat/completions")
+    })
+    .await;
+    app.shutdown().await;
+}

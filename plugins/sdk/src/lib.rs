@@ -38,6 +38,6 @@ pub use plugin::{Migration, Plugin, PluginContext, PluginError, RequestId, Reque
 pub use security::{
     ApiKeyHeader, Auth, Authenticator, AuthenticatorHandle, BearerToken, ClientAddress, Credential,
     OAuth2Password, PrincipalSlot, REVALIDATE_EVERY, Scopes, StreamAuth, StreamTicket, TOKEN_URL,
-    authenticate_plain,
+    authenticate_plain, guard_stream,
 };
 pub use store::Db;

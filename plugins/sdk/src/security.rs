@@ -211,24 +211,38 @@ impl StreamAuth {
     where
         S: futures_util::Stream + Send + 'static,
     {
-        use futures_util::StreamExt;
-        let principal = self.0.clone();
-        let revoked = async move {
-            let mut tick = tokio::time::interval(REVALIDATE_EVERY);
+        guard_stream(self.0.clone(), action, stream)
+    }
+}
+
+/// `stream`, ended once `principal` may no longer take `action`: their
+/// session, key or account revoked, disabled, deleted, expired or demoted
+/// (checked every [`REVALIDATE_EVERY`]). For streams outside the extractors
+/// (the gateway's answers).
+pub fn guard_stream<S>(
+    principal: Principal,
+    action: Action,
+    stream: S,
+) -> futures_util::stream::BoxStream<'static, S::Item>
+where
+    S: futures_util::Stream + Send + 'static,
+{
+    use futures_util::StreamExt;
+    let revoked = async move {
+        let mut tick = tokio::time::interval(REVALIDATE_EVERY);
+        tick.tick().await;
+        loop {
             tick.tick().await;
-            loop {
-                tick.tick().await;
-                match principal.refreshed().await {
-                    Some(now) if now.can(action) => {}
-                    _ => {
-                        tracing::info!(user = %principal.user_id(), %action, "ending an event stream: its caller's credential no longer holds");
-                        return;
-                    }
+            match principal.refreshed().await {
+                Some(now) if now.can(action) => {}
+                _ => {
+                    tracing::info!(user = %principal.user_id(), %action, "ending a stream: its caller's credential no longer holds");
+                    return;
                 }
             }
-        };
-        stream.take_until(revoked).boxed()
-    }
+        }
+    };
+    stream.take_until(revoked).boxed()
 }
 
 /// Register the schemes an operation accepts, for the document.

@@ -53,14 +53,18 @@ pub fn classify(err: &surrealdb::Error) -> StoreFailure {
         let text = message.trim_start_matches("An error occurred: ");
         return StoreFailure::Thrown(text.to_owned());
     }
-    if message.contains("already contains") {
-        let index = quoted_after(message, "index").unwrap_or_default();
+    // The message embeds the refused value; read only its fixed parts.
+    if message.starts_with("Database index") && message.contains("already contains") {
+        let index = quoted_after(message, "Database index").unwrap_or_default();
         return StoreFailure::Unique {
             index: index.to_owned(),
         };
     }
     if message.contains("must conform to") {
-        let field = quoted_after(message, "for field").unwrap_or_default();
+        // "Found <value> for field `f`, ...": the value comes first, so the
+        // last "for field" is SurrealDB's.
+        let last = message.rfind("for field").map_or("", |i| &message[i..]);
+        let field = quoted_after(last, "for field").unwrap_or_default();
         return StoreFailure::Assert {
             field: field.to_owned(),
         };
