@@ -97,7 +97,11 @@ impl Gateway {
         model: &str,
         allowed: impl Fn(&str) -> bool,
     ) -> Result<Profile, GatewayError> {
-        let profiles = self.profiles.list().await.map_err(GatewayError::store)?;
+        let profiles = self
+            .profiles
+            .named_or_serving(model)
+            .await
+            .map_err(GatewayError::store)?;
         if let Some(p) = profiles.iter().find(|p| p.values.name == model) {
             if !allowed(&p.values.name) {
                 return Err(GatewayError::ModelNotAllowed(format!(
@@ -139,14 +143,7 @@ impl Gateway {
                 profile.values.name
             )));
         };
-        // A server bound to every address is dialled on loopback.
-        let host = match host.as_str() {
-            "0.0.0.0" => "127.0.0.1".to_owned(),
-            "::" | "[::]" => "[::1]".to_owned(),
-            h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
-            _ => host,
-        };
-        let url = format!("http://{host}:{port}{path}");
+        let url = crate::servers::health::server_url(&host, port, path);
         let name = &profile.values.name;
         let sent = self
             .http

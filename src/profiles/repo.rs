@@ -164,6 +164,18 @@ impl Profiles {
         Ok(rows.into_iter().map(Profile::from).collect())
     }
 
+    /// The profiles named `model` or serving it (`model_path`), by name: one
+    /// indexed read for the gateway instead of the whole table.
+    pub async fn named_or_serving(&self, model: &str) -> Result<Vec<Profile>, ProfileError> {
+        let rows: Vec<Stored> = self
+            .db
+            .query("SELECT * FROM profile WHERE name = $model OR model_path = $model ORDER BY name")
+            .bind(("model", model.to_owned()))
+            .await?
+            .take(0)?;
+        Ok(rows.into_iter().map(Profile::from).collect())
+    }
+
     /// One profile.
     pub async fn get(&self, id: &str) -> Result<Profile, ProfileError> {
         if !is_valid_id(id) {

@@ -16,18 +16,23 @@ pub struct Probe {
     pub error: Option<String>,
 }
 
-/// The address to probe for a server listening on `host` (a wildcard address is
-/// reached on loopback).
+/// The address to probe for a server listening on `host`.
 pub fn probe_url(host: &str, port: u16) -> String {
+    server_url(host, port, "/v1/models")
+}
+
+/// The URL of `path` on a server listening on `host:port` (a wildcard address
+/// is reached on loopback; an IPv6 address is bracketed).
+pub fn server_url(host: &str, port: u16, path: &str) -> String {
     let host = match host {
         "0.0.0.0" | "" => "127.0.0.1",
         "::" | "[::]" => "[::1]",
         h if h.contains(':') && !h.starts_with('[') => {
-            return format!("http://[{h}]:{port}/v1/models");
+            return format!("http://[{h}]:{port}{path}");
         }
         h => h,
     };
-    format!("http://{host}:{port}/v1/models")
+    format!("http://{host}:{port}{path}")
 }
 
 /// Probe the server once.

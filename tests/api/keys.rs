@@ -38,6 +38,11 @@ async fn get_with_header(app: &TestApp, key: &str, path: &str) -> reqwest::Respo
         .expect("request")
 }
 
+/// `GET path?ticket=ticket`.
+async fn with_ticket(app: &TestApp, path: &str, ticket: &str) -> reqwest::Response {
+    app.get(&format!("{path}?ticket={ticket}")).await
+}
+
 /// `DELETE /api/auth/keys/{id}` as `token`.
 async fn revoke_key(app: &TestApp, token: &str, id: &str) -> reqwest::Response {
     app.send_as(token, Method::DELETE, &format!("/api/auth/keys/{id}"), None)
@@ -777,7 +782,7 @@ async fn a_stream_ticket_dies_after_its_lifetime_and_a_key_after_its_expiry() {
     let fresh = app.ticket(&admin, logs).await;
     clock.advance(Duration::from_secs(59));
     assert_error(
-        app.get(&format!("{logs}?ticket={fresh}")).await,
+        with_ticket(&app, logs, &fresh).await,
         StatusCode::NOT_FOUND,
         "profile_not_found",
         None,
@@ -786,7 +791,7 @@ async fn a_stream_ticket_dies_after_its_lifetime_and_a_key_after_its_expiry() {
     let stale = app.ticket(&admin, logs).await;
     clock.advance(Duration::from_secs(61));
     assert_error(
-        app.get(&format!("{logs}?ticket={stale}")).await,
+        with_ticket(&app, logs, &stale).await,
         StatusCode::UNAUTHORIZED,
         "invalid_ticket",
         None,
@@ -815,7 +820,7 @@ async fn a_stream_ticket_dies_after_its_lifetime_and_a_key_after_its_expiry() {
     .await;
     // The ticket dies with the key that minted it.
     assert_error(
-        app.get(&format!("{logs}?ticket={ticket}")).await,
+        with_ticket(&app, logs, &ticket).await,
         StatusCode::UNAUTHORIZED,
         "invalid_ticket",
         None,

@@ -52,6 +52,23 @@ impl Blocks {
     }
 }
 
+/// Argon2 of `password` with `salt` into an output of `len` bytes, in memory
+/// from `blocks`: what both hashing and verifying compute.
+fn derive(
+    blocks: &Blocks,
+    argon: &Argon2<'_>,
+    password: &str,
+    salt: &[u8],
+    len: usize,
+) -> argon2::password_hash::Result<Output> {
+    let params = argon.params();
+    blocks.with(params.block_count(), |memory| {
+        Output::init_with(len, |out| {
+            Ok(argon.hash_password_into_with_memory(password.as_bytes(), salt, out, memory)?)
+        })
+    })
+}
+
 /// The largest parameters a stored hash may ask for (1 GiB, 32 passes, 16
 /// lanes): far above any configuration, so older hashes keep verifying, and
 /// low enough that a tampered one cannot exhaust memory or hold a permit for
@@ -162,18 +179,7 @@ fn hash_blocking(argon: &Argon2<'_>, blocks: &Blocks, password: &str) -> Result<
     let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf).map_err(failed)?;
     let params = argon.params();
     let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
-    let output = blocks
-        .with(params.block_count(), |memory| {
-            Output::init_with(len, |out| {
-                Ok(argon.hash_password_into_with_memory(
-                    password.as_bytes(),
-                    salt_bytes,
-                    out,
-                    memory,
-                )?)
-            })
-        })
-        .map_err(failed)?;
+    let output = derive(blocks, argon, password, salt_bytes, len).map_err(failed)?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -219,16 +225,7 @@ fn verify_blocking(blocks: &Blocks, password: &str, phc: &str) -> bool {
         return false;
     };
     let argon = Argon2::new(algorithm, version, params.clone());
-    let computed = blocks.with(params.block_count(), |memory| {
-        Output::init_with(expected.len(), |out| {
-            Ok(argon.hash_password_into_with_memory(
-                password.as_bytes(),
-                salt_bytes,
-                out,
-                memory,
-            )?)
-        })
-    });
+    let computed = derive(blocks, &argon, password, salt_bytes, expected.len());
     computed.is_ok_and(|c| c == expected)
 }
 
