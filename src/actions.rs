@@ -25,6 +25,8 @@ pub const SYSTEM_SERVICE: Action = Action::new("system.service");
 
 /// Use models through the OpenAI-compatible gateway (`/v1`).
 pub const INFERENCE_USE: Action = Action::new("inference.use");
+/// Read gateway usage: one's own; an admin's covers everyone.
+pub const USAGE_READ: Action = Action::new("usage.read");
 
 /// The core's actions with their default least roles.
 pub const DECLARED: &[ActionDecl] = &[
@@ -65,6 +67,11 @@ pub const DECLARED: &[ActionDecl] = &[
         INFERENCE_USE,
         Role::User,
         "use models through the OpenAI-compatible gateway (/v1)",
+    ),
+    ActionDecl::new(
+        USAGE_READ,
+        Role::User,
+        "read gateway usage (one's own; everyone's for admins)",
     ),
 ];
 

@@ -351,6 +351,23 @@ impl Default for SystemSettings {
     }
 }
 
+/// The OpenAI-compatible gateway at `/v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// The largest request body a `/v1` route reads (JSON or an upload), in
+    /// bytes; larger is 413. `[server] body_limit_bytes` does not apply to `/v1`.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
 /// The whole settings tree of the core. Plugin sections stay raw here and are
 /// read, typed, by each plugin (see [`Config::plugin`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -368,6 +385,8 @@ pub struct Settings {
     pub hub: HubSettings,
     /// `[system]`: host information.
     pub system: SystemSettings,
+    /// `[gateway]`: the OpenAI-compatible gateway.
+    pub gateway: GatewaySettings,
     /// `[permissions]`: the least role allowed per action (declared by the core
     /// and the plugins); actions left out keep their defaults.
     pub permissions: PermissionTable,

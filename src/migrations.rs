@@ -35,4 +35,14 @@ DEFINE INDEX download_task_status ON download_task FIELDS status;
         name: "profile types and batching of mlx-openai-server 1.8",
         sql: crate::profiles::repo::MIGRATION_4_SQL,
     },
+    Migration {
+        version: 5,
+        name: "on-demand servers",
+        sql: crate::profiles::repo::MIGRATION_5_SQL,
+    },
+    Migration {
+        version: 6,
+        name: "gateway usage",
+        sql: crate::gateway::usage::MIGRATION_SQL,
+    },
 ];

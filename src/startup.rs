@@ -181,6 +181,8 @@ pub struct Bootstrap<P: PluginSet> {
     pub stopping: tokio_util::sync::CancellationToken,
     /// The initialised plugins.
     pub plugins: P::Running,
+    /// The clock the plugins and the core decide by.
+    pub clock: SharedClock,
 }
 
 /// Check the config, create the data directory, open the store, apply the
@@ -210,7 +212,7 @@ pub async fn bootstrap<P: PluginSet>(
         offline,
         stopping.clone(),
     )
-    .with_clock(clock);
+    .with_clock(clock.clone());
     let plugins = P::init(config, &mut ctx).await?;
     Ok(Bootstrap {
         settings,
@@ -220,6 +222,7 @@ pub async fn bootstrap<P: PluginSet>(
         authenticator: ctx.authenticator(),
         stopping,
         plugins,
+        clock,
     })
 }
 
@@ -334,6 +337,7 @@ impl<P: PluginSet> Application<P> {
             boot.data_dir,
             boot.events,
             boot.stopping,
+            boot.clock,
         )
         .await?;
         let (routes, templates, allow) = routes::<P>(state.clone(), boot.authenticator)?;
@@ -364,6 +368,7 @@ impl<P: PluginSet> Application<P> {
             .with(BodyLimit(settings.server.body_limit_bytes))
             .with(CatchPanic::new())
             .with_if(!settings.server.cors_origins.is_empty(), cors)
+            .around(crate::api::gateway::openai_errors)
             .catch_all_error(error_to_json)
             .around(move |ep, req| observe::<P, _>(ep, req, hooked.clone(), templates.clone()))
             .around(move |ep, req| security_headers(ep, req, allow.clone(), https))
@@ -486,7 +491,6 @@ fn routes<P: PluginSet>(
             }),
         )
         .nest("/docs", docs)
-        .nest("/v1", crate::api::gateway::routes())
         .nest("/", api)
         .data(state)
         .data(authenticator)

@@ -3,12 +3,12 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use mlx_manager_sdk::{Db, EventBus};
+use mlx_manager_sdk::{Db, EventBus, clock::SharedClock};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::{ConfigError, Settings},
-    gateway::Gateway,
+    gateway::{Gateway, usage::UsageLog},
     lifecycle::Lifecycle,
     models::{DownloadManager, HubCache, HubClient},
     profiles::Profiles,
@@ -63,6 +63,7 @@ impl AppState {
         data_dir: PathBuf,
         events: EventBus,
         shutdown: CancellationToken,
+        clock: SharedClock,
     ) -> Result<Arc<Self>, CoreError> {
         // Settings first: nothing is adopted or resumed when one is bad.
         let template =
@@ -81,7 +82,14 @@ impl AppState {
         let profiles = Profiles::new(db.clone(), settings.servers.port_start)
             .with_public_bind(settings.servers.allow_public_bind);
         let lifecycle = Lifecycle::new(profiles.clone(), supervisor.clone(), services.clone());
-        let gateway = Gateway::new(profiles.clone(), supervisor.clone())?;
+        let usage = UsageLog::new(db.clone(), clock);
+        usage.write_every_second(shutdown.clone());
+        let gateway = Gateway::new(
+            lifecycle.clone(),
+            profiles.clone(),
+            supervisor.clone(),
+            usage,
+        )?;
         let cache = HubCache::new(settings.paths.hf_cache());
         let concurrent = settings.hub.concurrent_files;
         let downloads = DownloadManager::new(
@@ -119,6 +127,11 @@ impl AppState {
         self.shutdown.cancel();
         self.downloads.stop().await;
         self.supervisor.stop_all().await;
+        // The last second of usage (the writer's final flush may race this one;
+        // a batch is taken once, so nothing is written twice).
+        if let Err(e) = self.gateway.usage().flush().await {
+            tracing::warn!(error = %e, "cannot write the last usage records");
+        }
     }
 }
 

@@ -4,6 +4,12 @@
 
 const COMPONENT_SCHEMA = /^#\/components\/schemas\/[^/]+$/;
 const API_ERROR_REF = '#/components/schemas/ApiError';
+// The OpenAI-compatible gateway (`/v1`) answers in OpenAI's error shape, which
+// OpenAI SDKs parse (API.md), and its bodies are the OpenAI API's own, passed
+// through unchanged: any JSON, typed by the OpenAI SDKs rather than by ours.
+const OPENAI_ERROR_REF = '#/components/schemas/GatewayError';
+const GATEWAY = /^#\/paths\/~1v1~1/;
+const PASS_THROUGH = /^#\/(paths\/~1v1~1|components\/schemas\/Gateway(Request|Upload)\/)/;
 const ANNOTATIONS = new Set(['description', 'title', 'example', 'deprecated', 'readOnly', 'writeOnly', 'nullable', 'default']);
 const SHAPES = ['type', 'allOf', 'oneOf', 'anyOf', 'not', 'enum'];
 
@@ -38,7 +44,10 @@ function ResponseHasSchema() {
   };
 }
 
-/** Every 4xx/5xx response body is the shared `ApiError` schema (`{detail, code}`). */
+/**
+ * Every 4xx/5xx response body is the shared `ApiError` schema (`{detail, code}`);
+ * on the gateway's operations it is `GatewayError` (`{error: {message, type, param, code}}`).
+ */
 function ErrorResponsesUseApiError() {
   return {
     Response: {
@@ -47,10 +56,11 @@ function ErrorResponsesUseApiError() {
         if (!isErrorStatus(key)) return;
         const content = response.content ?? {};
         const media = Object.entries(content);
-        const ok = media.length > 0 && media.every(([type, m]) => type.startsWith('application/json') && m.schema?.$ref === API_ERROR_REF);
+        const expected = GATEWAY.test(ctx.location.pointer) ? OPENAI_ERROR_REF : API_ERROR_REF;
+        const ok = media.length > 0 && media.every(([type, m]) => type.startsWith('application/json') && m.schema?.$ref === expected);
         if (!ok) {
           ctx.report({
-            message: `Error response ${key} must have a JSON body whose schema is $ref ${API_ERROR_REF}.`,
+            message: `Error response ${key} must have a JSON body whose schema is $ref ${expected}.`,
             location: ctx.location.key(),
           });
         }
@@ -90,11 +100,13 @@ function NoInlineEnum() {
  * No schema is `{}` (any value) or a bare `{type: object}` without properties:
  * a generated client would type it `unknown`. The annotation-only member of
  * poem-openapi's `allOf: [{$ref}, {description}]` (a doc comment on a field whose
- * type is a named schema) is allowed.
+ * type is a named schema) is allowed. So is any JSON where the gateway passes
+ * the OpenAI API's own bodies through (`PASS_THROUGH`).
  */
 function NoUntypedSchema() {
   return {
     Schema(schema, ctx) {
+      if (PASS_THROUGH.test(ctx.location.pointer)) return;
       const keys = Object.keys(schema);
       const hasShape = SHAPES.some((k) => k in schema);
       if (!hasShape) {

@@ -8,6 +8,7 @@ pub(crate) mod models;
 pub(crate) mod profiles;
 pub(crate) mod servers;
 pub(crate) mod system;
+pub(crate) mod usage;
 
 use mlx_manager_sdk::{Actor, Event, EventAction, Principal, Target};
 use poem_openapi::Tags;
@@ -43,6 +44,11 @@ pub enum ApiTags {
     System,
     /// Hugging Face Hub search, model downloads and the local model library.
     Models,
+    /// The OpenAI-compatible gateway: one authenticated door to every model
+    /// server, with OpenAI's request, answer and error shapes.
+    Gateway,
+    /// What the gateway served, summed by user, key or profile.
+    Usage,
 }
 
 /// The core's operations.
@@ -52,4 +58,6 @@ pub type CoreApi = (
     servers::ServersApi,
     system::SystemApi,
     models::ModelsApi,
+    gateway::GatewayApi,
+    usage::UsageApi,
 );

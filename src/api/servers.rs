@@ -64,6 +64,19 @@ pub struct ServerInfo {
     pub memory_mb: f64,
     /// CPU of its process tree, in percent of one core.
     pub cpu_percent: f64,
+    /// Gateway requests for it now: being answered, starting it, or queued.
+    pub gateway_requests: u64,
+    /// Of those, waiting in its queue for a free slot (`max_concurrency`).
+    pub gateway_queued: u64,
+}
+
+impl ServerInfo {
+    /// With the gateway's current load on it: (requests, queued).
+    fn with_load(mut self, (requests, queued): (usize, usize)) -> Self {
+        self.gateway_requests = requests as u64;
+        self.gateway_queued = queued as u64;
+        self
+    }
 }
 
 impl From<ServerSummary> for ServerInfo {
@@ -86,6 +99,8 @@ impl From<ServerSummary> for ServerInfo {
             uptime_seconds: s.uptime_seconds,
             memory_mb: s.memory_mb,
             cpu_percent: s.cpu_percent,
+            gateway_requests: 0,
+            gateway_queued: 0,
         }
     }
 }
@@ -252,7 +267,11 @@ impl ServersApi {
             .list_running()
             .await
             .map_err(ApiError::internal)?;
-        Ok(Json(servers.into_iter().map(ServerInfo::from).collect()))
+        let info = servers.into_iter().map(|s| {
+            let load = state.gateway.load(&s.profile_id);
+            ServerInfo::from(s).with_load(load)
+        });
+        Ok(Json(info.collect()))
     }
 
     /// Start a server

@@ -18,6 +18,11 @@
 //! `Authorization` or `X-API-Key` header reached it) and `DISCONNECT <path>` when
 //! a client hangs up mid-stream.
 //!
+//! `POST /v1/audio/transcriptions`, `/v1/images/generations` and
+//! `/v1/images/edits` take any body and answer `{"text" | "data", "received":
+//! {"bytes", "content_type"}}`: what reached them, so tests can see an upload
+//! arrive unchanged.
+//!
 //! With `FAKE_MODEL_SERVER_VERSION=X.Y.Z` in its environment, `--version` prints
 //! mlx-openai-server's banner with that version, so tests can see how the
 //! manager shapes the command for each release.
@@ -151,6 +156,32 @@ async fn complete(req: &Request, Json(body): Json<Value>) -> Response {
         ))
 }
 
+/// A media route's answer: how many bytes of which content type arrived.
+#[handler]
+async fn media(req: &Request, body: Body) -> Response {
+    let path = req.uri().path().to_owned();
+    let credentials =
+        req.headers().contains_key("authorization") || req.headers().contains_key("x-api-key");
+    println!(
+        "REQUEST {path} {}",
+        if credentials { "authorization" } else { "none" }
+    );
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = body.into_bytes().await.map(|b| b.len()).unwrap_or_default();
+    let received = json!({"bytes": bytes, "content_type": content_type});
+    if path.ends_with("/transcriptions") {
+        Json(json!({"text": "fake transcript", "received": received})).into_response()
+    } else {
+        Json(json!({"created": 0, "data": [{"b64_json": "AA=="}], "received": received}))
+            .into_response()
+    }
+}
+
 /// End this process group once the parent that started us is gone.
 fn exit_with_parent() {
     let parent = std::os::unix::process::parent_id();
@@ -228,6 +259,9 @@ async fn main() -> std::process::ExitCode {
         .at("/v1/chat/completions", post(complete))
         .at("/v1/completions", post(complete))
         .at("/v1/embeddings", post(complete))
+        .at("/v1/audio/transcriptions", post(media))
+        .at("/v1/images/generations", post(media))
+        .at("/v1/images/edits", post(media))
         .at("/echo", get(echo))
         .data(served);
     println!("serving {model} on {host}:{port}");

@@ -22,12 +22,33 @@ pub enum GatewayError {
     /// The body is not JSON with a `model` (400 `invalid_request`).
     #[error("{0}")]
     InvalidRequest(String),
+    /// The body is larger than `[gateway] max_upload_bytes` (413 `request_too_large`).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A queue is full, a queued request waited too long, or a key is over its
+    /// limits (429 `rate_limited`, with `Retry-After`).
+    #[error("{message}")]
+    RateLimited {
+        /// What was over its limit.
+        message: String,
+        /// Seconds after which a retry may succeed.
+        retry_after: u64,
+    },
     /// The model's server does not run or does not answer (503 `model_unavailable`).
     #[error("{0}")]
     ModelUnavailable(String),
     /// The model's server did not answer in time (504 `upstream_timeout`).
     #[error("{0}")]
     UpstreamTimeout(String),
+    /// The framework refused the request before a route ran: no such route
+    /// (404) or method (405); code `invalid_request`.
+    #[error("{message}")]
+    Route {
+        /// The status.
+        status: u16,
+        /// What was wrong.
+        message: String,
+    },
     /// The store failed (500; the cause is logged, not sent).
     #[error("Internal server error")]
     Internal,
@@ -57,8 +78,11 @@ impl GatewayError {
             Self::Forbidden(_) | Self::ModelNotAllowed(_) => 403,
             Self::ModelNotFound(_) => 404,
             Self::InvalidRequest(_) => 400,
+            Self::TooLarge(_) => 413,
+            Self::RateLimited { .. } => 429,
             Self::ModelUnavailable(_) => 503,
             Self::UpstreamTimeout(_) => 504,
+            Self::Route { status, .. } => *status,
             Self::Internal => 500,
         }
     }
@@ -70,10 +94,22 @@ impl GatewayError {
             Self::Forbidden(_) => ("forbidden", "permission_error"),
             Self::ModelNotAllowed(_) => ("model_not_allowed", "permission_error"),
             Self::ModelNotFound(_) => ("model_not_found", "invalid_request_error"),
-            Self::InvalidRequest(_) => ("invalid_request", "invalid_request_error"),
+            Self::InvalidRequest(_) | Self::Route { .. } => {
+                ("invalid_request", "invalid_request_error")
+            }
+            Self::TooLarge(_) => ("request_too_large", "invalid_request_error"),
+            Self::RateLimited { .. } => ("rate_limited", "rate_limit_error"),
             Self::ModelUnavailable(_) => ("model_unavailable", "server_error"),
             Self::UpstreamTimeout(_) => ("upstream_timeout", "server_error"),
             Self::Internal => ("internal_error", "server_error"),
+        }
+    }
+
+    /// Seconds a client should wait before retrying (`Retry-After`), for 429s.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -126,6 +162,15 @@ mod tests {
                 504,
                 "upstream_timeout",
             ),
+            (
+                GatewayError::RateLimited {
+                    message: "x".into(),
+                    retry_after: 3,
+                },
+                429,
+                "rate_limited",
+            ),
+            (GatewayError::TooLarge("x".into()), 413, "request_too_large"),
         ];
         for (err, status, code) in cases {
             assert_eq!(err.status(), status);

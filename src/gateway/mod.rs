@@ -5,18 +5,34 @@
 //! framework types here beyond the upstream client's own.
 
 mod errors;
+mod lanes;
+mod limits;
+pub mod usage;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
+use mlx_manager_sdk::Principal;
 
 pub use errors::GatewayError;
+use lanes::{InFlight, Lanes};
+use limits::{KeyLimits, KeyTurn};
+use usage::{Caller, Tracker, UsageLog};
 
 use crate::{
-    profiles::{Profile, Profiles},
-    servers::Supervisor,
+    lifecycle::{Lifecycle, LifecycleError},
+    profiles::{ModelType, Profile, Profiles},
+    servers::{RunState, ServerError, Supervisor},
 };
+
+/// The path prefix of the gateway's routes.
+pub const PREFIX: &str = "/v1/";
 
 /// How long the gateway waits for a model server to accept a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -24,8 +40,68 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// first); beyond, 504 `upstream_timeout`. A stream, once begun, has no limit.
 pub const HEADERS_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The routes a request may be forwarded to, by the gateway's own path.
-pub const FORWARDED: &[&str] = &["/v1/chat/completions", "/v1/completions", "/v1/embeddings"];
+/// A route the gateway forwards, with the profile types whose servers serve it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forward {
+    /// `POST /v1/chat/completions`.
+    ChatCompletions,
+    /// `POST /v1/completions`.
+    Completions,
+    /// `POST /v1/embeddings`.
+    Embeddings,
+    /// `POST /v1/audio/transcriptions` (multipart).
+    AudioTranscriptions,
+    /// `POST /v1/images/generations`.
+    ImageGenerations,
+    /// `POST /v1/images/edits` (multipart).
+    ImageEdits,
+}
+
+impl Forward {
+    /// The path, the same on the gateway and upstream.
+    pub fn path(self) -> &'static str {
+        match self {
+            Forward::ChatCompletions => "/v1/chat/completions",
+            Forward::Completions => "/v1/completions",
+            Forward::Embeddings => "/v1/embeddings",
+            Forward::AudioTranscriptions => "/v1/audio/transcriptions",
+            Forward::ImageGenerations => "/v1/images/generations",
+            Forward::ImageEdits => "/v1/images/edits",
+        }
+    }
+
+    /// The profile types whose servers answer this route.
+    pub fn serves(self) -> &'static [ModelType] {
+        match self {
+            Forward::ChatCompletions | Forward::Completions => {
+                &[ModelType::Lm, ModelType::Multimodal]
+            }
+            Forward::Embeddings => &[ModelType::Embeddings, ModelType::Lm, ModelType::Multimodal],
+            Forward::AudioTranscriptions => &[ModelType::Whisper],
+            Forward::ImageGenerations => &[ModelType::ImageGeneration],
+            Forward::ImageEdits => &[ModelType::ImageEdit],
+        }
+    }
+
+    /// Whether the body is `multipart/form-data` (else JSON).
+    pub fn is_multipart(self) -> bool {
+        matches!(self, Forward::AudioTranscriptions | Forward::ImageEdits)
+    }
+}
+
+/// A request to forward: who sent it, where, and its body as read.
+pub struct Request<'a> {
+    /// The authenticated caller (allowed `inference.use`).
+    pub principal: &'a Principal,
+    /// The route.
+    pub route: Forward,
+    /// The request's content type (a multipart body's boundary is in it).
+    pub content_type: Option<String>,
+    /// The body, unchanged.
+    pub body: Bytes,
+    /// When the request arrived.
+    pub arrived: Instant,
+}
 
 /// A profile the caller may name as `model`.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +112,9 @@ pub struct ModelEntry {
     pub created: i64,
 }
 
+/// The body of an answer, chunk by chunk.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
 /// An upstream answer: its status, content type and body as it arrives.
 pub struct Forwarded {
     /// The upstream status.
@@ -44,7 +123,7 @@ pub struct Forwarded {
     pub content_type: Option<String>,
     /// The body, chunk by chunk; a stream that breaks ends with an
     /// OpenAI-shaped error event when it is a server-sent event stream.
-    pub body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>,
+    pub body: BodyStream,
 }
 
 /// The gateway over the profiles and the servers the supervisor runs.
@@ -52,12 +131,21 @@ pub struct Forwarded {
 pub struct Gateway {
     profiles: Profiles,
     supervisor: Arc<Supervisor>,
+    lifecycle: Lifecycle,
     http: reqwest::Client,
+    lanes: Arc<Lanes>,
+    keys: Arc<KeyLimits>,
+    usage: Arc<UsageLog>,
 }
 
 impl Gateway {
     /// A gateway; the upstream client never uses a proxy (servers are local).
-    pub fn new(profiles: Profiles, supervisor: Arc<Supervisor>) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        lifecycle: Lifecycle,
+        profiles: Profiles,
+        supervisor: Arc<Supervisor>,
+        usage: Arc<UsageLog>,
+    ) -> Result<Self, reqwest::Error> {
         // A model server's redirect is never followed: it could send the
         // prompt anywhere.
         let http = reqwest::Client::builder()
@@ -68,8 +156,23 @@ impl Gateway {
         Ok(Self {
             profiles,
             supervisor,
+            lifecycle,
             http,
+            lanes: Arc::default(),
+            keys: Arc::default(),
+            usage,
         })
+    }
+
+    /// The usage log the gateway records into.
+    pub fn usage(&self) -> &Arc<UsageLog> {
+        &self.usage
+    }
+
+    /// Requests for profile `id` now (admitted, starting it or queued), and
+    /// how many of them wait in its queue.
+    pub fn load(&self, id: &str) -> (usize, usize) {
+        self.lanes.load(id)
     }
 
     /// The profiles `allowed` says the caller may use, running or not, by name.
@@ -129,27 +232,186 @@ impl Gateway {
         }
     }
 
-    /// Forward `body` (JSON, unchanged) to `path` of `profile`'s running
-    /// server. A profile whose server does not run is `model_unavailable`.
-    pub async fn forward(
+    /// Forward one request: find the profile its body's `model` names, admit
+    /// it (the key's limits, the profile's queue, an on-demand start), send the
+    /// body unchanged and pass the answer back as it arrives. Every request a
+    /// profile was found for is recorded for usage when its answer ends.
+    pub async fn handle(&self, request: Request<'_>) -> Result<Forwarded, GatewayError> {
+        let model = model_of(
+            request.route,
+            request.content_type.as_deref(),
+            &request.body,
+        )
+        .await?;
+        let principal = request.principal;
+        let profile = self
+            .resolve(&model, |name| principal.allows_model(name))
+            .await?;
+        let kinds = request.route.serves();
+        if !kinds.contains(&profile.values.model_type) {
+            let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            return Err(GatewayError::InvalidRequest(format!(
+                "The model `{}` is a `{}` profile; {} serves {} profiles",
+                profile.values.name,
+                profile.values.model_type.as_str(),
+                request.route.path(),
+                names.join(" or ")
+            )));
+        }
+        let caller = Caller {
+            user_id: principal.user_id().to_owned(),
+            email: principal.email().to_owned(),
+            key_prefix: principal.key_scope().map(|k| k.prefix.clone()),
+        };
+        let mut tracker = Tracker::new(
+            self.usage.clone(),
+            caller,
+            &profile.values.name,
+            request.arrived,
+        );
+        let held = match self.admit(principal, &profile).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracker.refused(e.status());
+                return Err(e);
+            }
+        };
+        match self.forward(&held, &profile, request).await {
+            Ok((status, content_type, upstream)) => {
+                tracker.answered(status);
+                let is_stream = content_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("text/event-stream"));
+                let body = Metered {
+                    inner: Box::pin(pass_through(upstream, is_stream, profile.values.name)),
+                    tracker,
+                    _held: held,
+                };
+                Ok(Forwarded {
+                    status,
+                    content_type,
+                    body: Box::pin(body),
+                })
+            }
+            Err(e) => {
+                tracker.refused(e.status());
+                Err(e)
+            }
+        }
+    }
+
+    /// Admit a request for `profile`: within its key's limits, counted in
+    /// flight, its server running (started now when the profile is on demand),
+    /// and a forwarding slot free (after waiting in the queue).
+    async fn admit(&self, principal: &Principal, profile: &Profile) -> Result<Held, GatewayError> {
+        let key = match principal.key_scope() {
+            Some(scope) => self.keys.admit(scope, Instant::now())?,
+            None => None,
+        };
+        let v = &profile.values;
+        let lane = self.lanes.of(&profile.id);
+        let in_flight = lane.enter(
+            &self.supervisor,
+            &profile.id,
+            Duration::from_secs(u64::from(v.idle_timeout)),
+        );
+        let at = self.serving(profile, &lane).await?;
+        let queue_timeout = Duration::from_secs(u64::from(v.queue_timeout));
+        let slot = lane
+            .turn(&v.name, v.max_concurrency, v.queue_size, queue_timeout)
+            .await?;
+        Ok(Held {
+            at,
+            _slot: slot,
+            _in_flight: in_flight,
+            _key: key,
+        })
+    }
+
+    /// Where `profile`'s server answers; a stopped on-demand profile's server
+    /// is started, once for every request that waits on it.
+    async fn serving(
         &self,
         profile: &Profile,
-        path: &str,
-        body: Bytes,
-    ) -> Result<Forwarded, GatewayError> {
-        let Some((host, port)) = self.supervisor.serving(&profile.id) else {
-            return Err(GatewayError::ModelUnavailable(format!(
-                "The model `{}` is not running; start its server first",
-                profile.values.name
-            )));
-        };
-        let url = crate::servers::health::server_url(&host, port, path);
+        lane: &Arc<lanes::Lane>,
+    ) -> Result<(String, u16), GatewayError> {
         let name = &profile.values.name;
+        if let Some(at) = self.supervisor.serving(&profile.id) {
+            return Ok(at);
+        }
+        if !profile.values.on_demand {
+            return Err(GatewayError::ModelUnavailable(format!(
+                "The model `{name}` is not running; start its server first (or set the profile's `on_demand`)"
+            )));
+        }
+        let _one_start = lane.starting.lock().await;
+        if let Some(at) = self.supervisor.serving(&profile.id) {
+            return Ok(at);
+        }
+        // In its own task: a client that hangs up while the model loads does
+        // not leave the start half done.
+        let lifecycle = self.lifecycle.clone();
+        let (id, idle) = (profile.id.clone(), profile.values.idle_timeout);
+        let starting_lane = lane.clone();
+        let started = tokio::spawn(async move {
+            let started = lifecycle.start(&id).await?;
+            starting_lane.started_on_demand(started.1.pid, Duration::from_secs(u64::from(idle)));
+            Ok::<_, LifecycleError>(())
+        });
+        match started.await {
+            Ok(Ok(())) => {}
+            Ok(Err(LifecycleError::Server(ServerError::AlreadyRunning))) => {
+                // Started by someone else (the API, a restart): wait for it.
+                self.until_running(&profile.id).await;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(profile = %profile.id, error = %e, "cannot start a server on demand");
+                return Err(GatewayError::ModelUnavailable(format!(
+                    "The model `{name}` could not be started: {e}"
+                )));
+            }
+            Err(_) => return Err(GatewayError::Internal),
+        }
+        tracing::info!(profile = %profile.id, "server started on demand");
+        self.supervisor.serving(&profile.id).ok_or_else(|| {
+            GatewayError::ModelUnavailable(format!("The model `{name}` stopped while starting"))
+        })
+    }
+
+    /// Wait until profile `id`'s server is healthy or has ended.
+    async fn until_running(&self, id: &str) {
+        if let Some(mut state) = self.supervisor.subscribe(id) {
+            let settled = |s: &RunState| matches!(s, RunState::Running | RunState::Exited(_));
+            let _ = tokio::time::timeout(self.supervisor.start_timeout(), state.wait_for(settled))
+                .await;
+        }
+    }
+
+    /// Send the body to the admitted server; its status, content type and body.
+    async fn forward(
+        &self,
+        held: &Held,
+        profile: &Profile,
+        request: Request<'_>,
+    ) -> Result<
+        (
+            u16,
+            Option<String>,
+            impl Stream<Item = reqwest::Result<Bytes>> + use<>,
+        ),
+        GatewayError,
+    > {
+        let (host, port) = &held.at;
+        let url = crate::servers::health::server_url(host, *port, request.route.path());
+        let name = &profile.values.name;
+        let content_type = request
+            .content_type
+            .unwrap_or_else(|| "application/json".to_owned());
         let sent = self
             .http
             .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(request.body)
             .send();
         let resp = tokio::time::timeout(HEADERS_TIMEOUT, sent)
             .await
@@ -166,18 +428,84 @@ impl Gateway {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let is_stream = content_type
-            .as_deref()
-            .is_some_and(|t| t.starts_with("text/event-stream"));
-        let name = profile.values.name.clone();
-        let upstream = resp.bytes_stream();
-        let body: Forwarded = Forwarded {
-            status,
-            content_type,
-            body: Box::pin(pass_through(upstream, is_stream, name)),
-        };
-        Ok(body)
+        Ok((status, content_type, resp.bytes_stream()))
     }
+}
+
+/// What an admitted request holds until its answer ends.
+struct Held {
+    at: (String, u16),
+    _slot: tokio::sync::OwnedSemaphorePermit,
+    _in_flight: InFlight,
+    _key: Option<KeyTurn>,
+}
+
+/// The answer's body, followed for usage, holding the request's admission
+/// until it ends or the client hangs up.
+struct Metered {
+    inner: BodyStream,
+    tracker: Tracker,
+    _held: Held,
+}
+
+impl Stream for Metered {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(chunk))) => self.tracker.saw(chunk),
+            Poll::Ready(Some(Err(_))) => self.tracker.ended(true),
+            Poll::Ready(None) => self.tracker.ended(false),
+            Poll::Pending => {}
+        }
+        polled
+    }
+}
+
+/// The `model` a request's body names: a JSON body's `model`, or a multipart
+/// body's `model` field.
+async fn model_of(
+    route: Forward,
+    content_type: Option<&str>,
+    body: &Bytes,
+) -> Result<String, GatewayError> {
+    let model = if route.is_multipart() {
+        multipart_model(content_type, body).await?
+    } else {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| GatewayError::InvalidRequest(format!("The body is not JSON: {e}")))?;
+        match value.get("model") {
+            Some(serde_json::Value::String(m)) => Some(m.clone()),
+            _ => None,
+        }
+    };
+    match model {
+        Some(m) if !m.trim().is_empty() => Ok(m.trim().to_owned()),
+        _ => Err(GatewayError::InvalidRequest(
+            "The body must name a `model` (a profile's name or model path)".into(),
+        )),
+    }
+}
+
+/// The `model` field of a `multipart/form-data` body.
+async fn multipart_model(
+    content_type: Option<&str>,
+    body: &Bytes,
+) -> Result<Option<String>, GatewayError> {
+    let invalid = |e: multer::Error| {
+        GatewayError::InvalidRequest(format!("The body is not valid multipart/form-data: {e}"))
+    };
+    let boundary = multer::parse_boundary(content_type.unwrap_or_default()).map_err(invalid)?;
+    let chunk = body.clone();
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(chunk) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Some(field) = form.next_field().await.map_err(invalid)? {
+        if field.name() == Some("model") {
+            return field.text().await.map(Some).map_err(invalid);
+        }
+    }
+    Ok(None)
 }
 
 /// The upstream body as it arrives; when it breaks, a server-sent event

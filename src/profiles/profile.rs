@@ -326,6 +326,15 @@ profile_fields! {
     /// Start the server when its login service loads.
     AutoStart auto_start: bool = defaulted(false) from bool,
         check any, rule "Default false.", command Manager;
+    /// Let a gateway request for this model start its server when it is
+    /// stopped (the request waits until the server is healthy).
+    OnDemand on_demand: bool = defaulted(false) from bool,
+        check any, rule "Default false.", command Manager;
+    /// Seconds without a gateway request in flight after which a server the
+    /// gateway started on demand is stopped.
+    IdleTimeout idle_timeout: u32 = defaulted(0) from i64,
+        check |n| number("idle_timeout", n, 0, 2_592_000),
+        rule "0..=2592000 whole seconds; default 0: never stopped.", command Manager;
     /// System prompt.
     SystemPrompt system_prompt: Option<String> = optional() from String,
         check system_prompt,

@@ -49,6 +49,14 @@ DEFINE FIELD decode_concurrency ON profile TYPE option<int>;
 DEFINE FIELD prompt_concurrency ON profile TYPE option<int>;
 ";
 
+/// Migration 5: the gateway's on-demand start and idle stop; stored profiles
+/// keep today's behaviour (never started by a request, never stopped for idling).
+pub const MIGRATION_5_SQL: &str = "
+DEFINE FIELD on_demand ON profile TYPE bool DEFAULT false;
+DEFINE FIELD idle_timeout ON profile TYPE int DEFAULT 0 ASSERT $value >= 0;
+UPDATE profile SET on_demand = on_demand ?? false, idle_timeout = idle_timeout ?? 0;
+";
+
 /// The stored shape of a profile: its values as they are, and the manager's
 /// own fields. An enum or number the schema should not have admitted fails the
 /// read loudly instead of turning into a default.
@@ -364,6 +372,11 @@ mod tests {
         assert_eq!(old.values.model_type, ModelType::Multimodal);
         assert_eq!(old.values.max_concurrency, 2);
         assert_eq!(old.values.decode_concurrency, None);
+        assert!(
+            !old.values.on_demand,
+            "migration 5: never started by a request"
+        );
+        assert_eq!(old.values.idle_timeout, 0);
         let patched = profiles
             .update(
                 "old",

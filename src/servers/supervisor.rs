@@ -537,6 +537,11 @@ impl Supervisor {
         self.start(profile).await
     }
 
+    /// How long a start may take before it counts as failed.
+    pub fn start_timeout(&self) -> Duration {
+        self.settings.start_timeout.max(self.settings.start_grace)
+    }
+
     /// Where the profile's server answers (host, port) while it is running
     /// (healthy once since its start, and not asked to stop).
     pub fn serving(&self, profile_id: &str) -> Option<(String, u16)> {

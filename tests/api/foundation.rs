@@ -649,6 +649,11 @@ async fn the_document_lists_415_where_a_body_is_taken_and_bounds_bounded_paramet
     let app = TestApp::spawn().await;
     let doc = json(app.get("/openapi.json").await).await;
     for (path, item) in doc["paths"].as_object().expect("paths") {
+        if path.starts_with("/v1/") {
+            // The gateway's errors are OpenAI's table: a body goes upstream
+            // with its own content type, and the model server judges it.
+            continue;
+        }
         for (method, op) in item.as_object().expect("item") {
             let takes_body = op.get("requestBody").is_some();
             let lists_415 = op["responses"].get("415").is_some();

@@ -154,6 +154,15 @@ async fn models_lists_the_profiles_a_caller_may_use_and_errors_are_openai_shaped
     assert_openai_error(resp, StatusCode::SERVICE_UNAVAILABLE, "model_unavailable").await;
     let resp = post(&app, &admin, "chat/completions", json!({"messages": []})).await;
     assert_openai_error(resp, StatusCode::BAD_REQUEST, "invalid_request").await;
+    // The framework's refusals on /v1 are OpenAI-shaped too.
+    let resp = post(&app, &admin, "responses", json!({"model": "a"})).await;
+    assert_openai_error(resp, StatusCode::NOT_FOUND, "invalid_request").await;
+    let resp = app.get_as(&admin, "/v1/chat/completions").await;
+    assert_eq!(
+        resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    assert_openai_error(resp, StatusCode::METHOD_NOT_ALLOWED, "invalid_request").await;
     app.shutdown().await;
 }
 
@@ -341,5 +350,471 @@ async fn a_stream_ends_when_its_key_is_revoked() {
         log_of(&app, &profile_id).contains("DISCONNECT /v1/chat/completions")
     })
     .await;
+    app.shutdown().await;
+}
+
+/// `GET /api/servers`' entry for profile `profile_id`, if it runs.
+async fn server_entry(app: &TestApp, token: &str, profile_id: &str) -> Option<Value> {
+    let list = json(app.get_as(token, "/api/servers").await).await;
+    list.as_array()?
+        .iter()
+        .find(|s| s["profile_id"] == profile_id)
+        .cloned()
+}
+
+/// Create an API key for `token`'s user with `fields`; returns its secret.
+async fn key_with(app: &TestApp, token: &str, fields: Value) -> String {
+    let resp = app
+        .send_as(token, Method::POST, "/api/auth/keys", Some(fields))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    json(resp).await["key"].as_str().expect("key").to_owned()
+}
+
+#[tokio::test]
+async fn ten_concurrent_requests_share_one_on_demand_start() {
+    let app = TestApp::spawn_with(with_fake_servers).await;
+    let admin = app.admin_token().await;
+    // `slow-start`: the server takes a while to become healthy, so the
+    // requests arrive while it starts.
+    let profile = app
+        .create_profile_with(&admin, "lazy", "org/slow-start", json!({"on_demand": true}))
+        .await;
+    let profile_id = id(&profile);
+    assert!(server_entry(&app, &admin, &profile_id).await.is_none());
+    let mut requests = Vec::new();
+    for n in 0..10 {
+        let (client, url, admin) = (
+            app.client.clone(),
+            app.url("/v1/chat/completions"),
+            admin.clone(),
+        );
+        requests.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .bearer_auth(admin)
+                .json(&json!({"model": "lazy", "messages": [{"role": "user", "content": format!("hi {n}")}]}))
+                .send()
+                .await
+                .expect("request");
+            resp.status()
+        }));
+    }
+    for r in requests {
+        assert_eq!(r.await.expect("task"), StatusCode::OK);
+    }
+    let log = log_of(&app, &profile_id);
+    assert_eq!(log.matches("ARGV ").count(), 1, "one start: {log}");
+    assert_eq!(log.matches("REQUEST /v1/chat/completions").count(), 10);
+    assert!(server_entry(&app, &admin, &profile_id).await.is_some());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_started_on_demand_stops_when_idle_but_never_while_a_stream_runs() {
+    let app = TestApp::spawn_with(with_fake_servers).await;
+    let admin = app.admin_token().await;
+    let profile = app
+        .create_profile_with(
+            &admin,
+            "lazy",
+            "org/lazy",
+            json!({"on_demand": true, "idle_timeout": 1}),
+        )
+        .await;
+    let profile_id = id(&profile);
+    // A stream of 3 s, three times the idle timeout.
+    let resp = post(
+        &app,
+        &admin,
+        "chat/completions",
+        json!({"model": "lazy", "stream": true, "fake": {"chunks": 30, "delay_ms": 100}}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.expect("the whole stream");
+    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+    assert_eq!(text.matches("chat.completion.chunk").count(), 31);
+    assert!(
+        server_entry(&app, &admin, &profile_id).await.is_some(),
+        "still running when the stream ends"
+    );
+    crate::helpers::poll_until(Duration::from_secs(15), "the idle stop", || async {
+        server_entry(&app, &admin, &profile_id)
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    // The next request starts it again.
+    let resp = post(
+        &app,
+        &admin,
+        "embeddings",
+        json!({"model": "lazy", "input": "x"}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        log_of(&app, &profile_id).matches("ARGV ").count(),
+        1,
+        "a new run, a new log"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_full_queue_is_429_with_retry_after_and_queued_requests_are_served_in_turn() {
+    let app = TestApp::spawn_with(with_fake_servers).await;
+    let admin = app.admin_token().await;
+    let profile = app
+        .create_profile_with(
+            &admin,
+            "one",
+            "org/one",
+            json!({"max_concurrency": 1, "queue_size": 1}),
+        )
+        .await;
+    let profile_id = id(&profile);
+    let resp = app.server_action(&admin, &profile_id, "start").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // The one slot is taken by a long stream.
+    let resp = post(
+        &app,
+        &admin,
+        "chat/completions",
+        json!({"model": "one", "stream": true, "fake": {"chunks": 1000, "delay_ms": 20}}),
+    )
+    .await;
+    let mut holder = Sse::from_response(resp);
+    assert!(holder.next(Duration::from_secs(10)).await.is_some());
+    // The second waits in the queue...
+    let (client, url, token) = (
+        app.client.clone(),
+        app.url("/v1/completions"),
+        admin.clone(),
+    );
+    let queued = tokio::spawn(async move {
+        client
+            .post(url)
+            .bearer_auth(token)
+            .json(&json!({"model": "one", "prompt": "x"}))
+            .send()
+            .await
+            .expect("request")
+            .status()
+    });
+    crate::helpers::poll_until(
+        Duration::from_secs(10),
+        "the second request queued",
+        || async {
+            let entry = server_entry(&app, &admin, &profile_id).await?;
+            (entry["gateway_queued"] == 1 && entry["gateway_requests"] == 2).then_some(())
+        },
+    )
+    .await;
+    // ...and the third finds the queue full.
+    let resp = post(
+        &app,
+        &admin,
+        "completions",
+        json!({"model": "one", "prompt": "x"}),
+    )
+    .await;
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    assert!(retry.is_some_and(|s| s >= 1), "Retry-After in seconds");
+    assert_openai_error(resp, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // When the stream ends, the queued request is served.
+    drop(holder);
+    assert_eq!(queued.await.expect("task"), StatusCode::OK);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_keys_rpm_and_max_concurrent_are_enforced_with_429() {
+    let (app, admin, _) = with_running_model().await;
+    let body = json!({"model": "qwen", "prompt": "x"});
+    let slow = key_with(&app, &admin, json!({"name": "slow", "rpm": 2})).await;
+    for _ in 0..2 {
+        let resp = post(&app, &slow, "completions", body.clone()).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let resp = post(&app, &slow, "completions", body.clone()).await;
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry), "{retry}");
+    let refused = assert_openai_error(resp, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2 requests a minute")),
+        "{refused}"
+    );
+    // Another key of the same user is not affected.
+    let single = key_with(&app, &admin, json!({"name": "single", "max_concurrent": 1})).await;
+    let resp = post(
+        &app,
+        &single,
+        "chat/completions",
+        json!({"model": "qwen", "stream": true, "fake": {"chunks": 1000, "delay_ms": 20}}),
+    )
+    .await;
+    let mut open = Sse::from_response(resp);
+    assert!(open.next(Duration::from_secs(10)).await.is_some());
+    let resp = post(&app, &single, "completions", body.clone()).await;
+    assert_openai_error(resp, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    drop(open);
+    crate::helpers::poll_until(Duration::from_secs(10), "the slot freed", || async {
+        let resp = post(&app, &single, "completions", body.clone()).await;
+        (resp.status() == StatusCode::OK).then_some(())
+    })
+    .await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn usage_is_recorded_per_request_and_summed_for_the_caller_or_an_admin() {
+    let (app, admin, _) = with_running_model().await;
+    let (_, user) = app.approved_user(&admin, "user@example.com").await;
+    let key = key_with(&app, &user, json!({"name": "script"})).await;
+    let key_prefix = key.rsplit_once('_').expect("prefix").0.to_owned();
+    post(&app, &admin, "chat/completions", json!({"model": "qwen"})).await;
+    let streamed = post(
+        &app,
+        &key,
+        "chat/completions",
+        json!({"model": "qwen", "stream": true, "fake": {"chunks": 3}}),
+    )
+    .await;
+    assert!(
+        streamed
+            .text()
+            .await
+            .expect("stream")
+            .ends_with("[DONE]\n\n")
+    );
+    let resp = post(
+        &app,
+        &key,
+        "embeddings",
+        json!({"model": "qwen", "input": "x"}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = post(&app, &key, "chat/completions", json!({"model": "nope"})).await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::NOT_FOUND,
+        "no profile: not recorded"
+    );
+
+    // Written about once a second.
+    let by_user = crate::helpers::poll_until(Duration::from_secs(10), "usage written", || async {
+        let rows = json(app.get_as(&admin, "/api/usage?group_by=user").await).await;
+        let total: u64 = rows
+            .as_array()?
+            .iter()
+            .filter_map(|r| r["requests"].as_u64())
+            .sum();
+        (total == 3).then_some(rows)
+    })
+    .await;
+    let mine = by_user
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["group"] == "user@example.com"))
+        .expect("the user's row")
+        .clone();
+    assert_eq!(mine["requests"], 2);
+    assert_eq!(mine["errors"], 0);
+    assert_eq!(
+        mine["prompt_tokens"], 10,
+        "5 from the stream's last chunk, 5 from embeddings"
+    );
+    assert_eq!(mine["completion_tokens"], 7);
+
+    // A user sees their own usage only, here by key and by profile.
+    let rows = json(app.get_as(&user, "/api/usage?group_by=key").await).await;
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(rows[0]["group"], key_prefix.as_str());
+    assert_eq!(rows[0]["requests"], 2);
+    let rows = json(app.get_as(&user, "/api/usage?group_by=profile").await).await;
+    assert_eq!(rows[0]["group"], "qwen");
+    let rows = json(app.get_as(&admin, "/api/usage?group_by=key").await).await;
+    assert!(
+        rows.as_array()
+            .is_some_and(|r| r.iter().any(|g| g["group"] == "login token")),
+        "{rows}"
+    );
+
+    // A window in the future is empty; a reversed one is refused.
+    let resp = app
+        .get_as(&admin, "/api/usage?since=2999-01-01T00:00:00Z")
+        .await;
+    assert_eq!(json(resp).await, json!([]));
+    let resp = app
+        .get_as(
+            &admin,
+            "/api/usage?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z",
+        )
+        .await;
+    crate::helpers::assert_error(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_parameter",
+        None,
+    )
+    .await;
+    app.shutdown().await;
+}
+
+/// A `multipart/form-data` body with a `model` field and a `file` of `size` bytes.
+fn upload(model: &str, size: usize) -> (String, Vec<u8>) {
+    let boundary = "mlx-manager-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n{model}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n\
+         Content-Type: audio/wav\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(std::iter::repeat_n(7u8, size));
+    body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn an_upload_reaches_a_whisper_profile_unchanged_and_routes_check_the_profile_type() {
+    let app = TestApp::spawn_with(|f| {
+        with_fake_servers(f).merge(("gateway.max_upload_bytes", 2 * 1024 * 1024))
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let whisper = app
+        .create_profile_with(
+            &admin,
+            "ears",
+            "org/whisper",
+            json!({"model_type": "whisper"}),
+        )
+        .await;
+    let resp = app.server_action(&admin, &id(&whisper), "start").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // 1.5 MiB: beyond [server] body_limit_bytes (1 MiB), within the gateway's.
+    let (content_type, body) = upload("ears", 1536 * 1024);
+    let sent = body.len();
+    let resp = app
+        .client
+        .post(app.url("/v1/audio/transcriptions"))
+        .bearer_auth(&admin)
+        .header("content-type", &content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let answer = json(resp).await;
+    assert_eq!(answer["text"], "fake transcript");
+    assert_eq!(
+        answer["received"]["bytes"], sent,
+        "the body arrived unchanged"
+    );
+    assert_eq!(answer["received"]["content_type"], content_type.as_str());
+
+    // Larger than [gateway] max_upload_bytes: 413, before anything is forwarded.
+    let (content_type, body) = upload("ears", 3 * 1024 * 1024);
+    let resp = app
+        .client
+        .post(app.url("/v1/audio/transcriptions"))
+        .bearer_auth(&admin)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_openai_error(resp, StatusCode::PAYLOAD_TOO_LARGE, "request_too_large").await;
+    // Without authentication the body is not read: 401 whatever its size.
+    let (content_type, body) = upload("ears", 3 * 1024 * 1024);
+    let resp = app
+        .client
+        .post(app.url("/v1/audio/transcriptions"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_openai_error(resp, StatusCode::UNAUTHORIZED, "invalid_api_key").await;
+
+    // A chat request for a whisper profile, and an upload without `model`.
+    let resp = post(&app, &admin, "chat/completions", json!({"model": "ears"})).await;
+    let refused = assert_openai_error(resp, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`whisper` profile")),
+        "{refused}"
+    );
+    let resp = app
+        .client
+        .post(app.url("/v1/audio/transcriptions"))
+        .bearer_auth(&admin)
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body("--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc\r\n--x--\r\n")
+        .send()
+        .await
+        .expect("upload");
+    assert_openai_error(resp, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let log = log_of(&app, &id(&whisper));
+    assert_eq!(
+        log.matches("REQUEST /v1/audio/transcriptions none").count(),
+        1,
+        "{log}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_gateway_is_in_the_document_with_its_tag_and_the_key_scheme() {
+    let app = TestApp::spawn().await;
+    let doc = json(app.get("/openapi.json").await).await;
+    for (path, method) in [
+        ("/v1/models", "get"),
+        ("/v1/chat/completions", "post"),
+        ("/v1/completions", "post"),
+        ("/v1/embeddings", "post"),
+        ("/v1/audio/transcriptions", "post"),
+        ("/v1/images/generations", "post"),
+        ("/v1/images/edits", "post"),
+        ("/api/usage", "get"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is documented");
+        let schemes: Vec<String> = op["security"]
+            .as_array()
+            .expect("security")
+            .iter()
+            .filter_map(|s| s.as_object()?.keys().next().cloned())
+            .collect();
+        assert!(schemes.iter().any(|s| s == "ApiKey"), "{path}: {schemes:?}");
+        assert!(
+            schemes.iter().any(|s| s == "BearerJWT"),
+            "{path}: {schemes:?}"
+        );
+        if path.starts_with("/v1/") {
+            assert_eq!(op["tags"][0], "Gateway", "{path}");
+            assert_eq!(op["x-action"], "inference.use", "{path}");
+            assert_eq!(
+                op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/GatewayError",
+                "{path}"
+            );
+        }
+    }
     app.shutdown().await;
 }

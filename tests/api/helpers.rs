@@ -486,6 +486,26 @@ impl TestApp {
         json(resp).await
     }
 
+    /// `POST /api/profiles` with `extra` fields on top of a name, model path
+    /// and free port.
+    pub async fn create_profile_with(
+        &self,
+        token: &str,
+        name: &str,
+        model_path: &str,
+        extra: Value,
+    ) -> Value {
+        let mut body = json!({"name": name, "model_path": model_path, "port": free_port()});
+        if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
+            b.extend(extra);
+        }
+        let resp = self
+            .send_as(token, reqwest::Method::POST, "/api/profiles", Some(body))
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED, "create profile {name}");
+        json(resp).await
+    }
+
     /// `POST /api/servers/{id}/<action>`.
     pub async fn server_action(&self, token: &str, id: &str, action: &str) -> Response {
         self.send_as(

@@ -60,6 +60,10 @@ test('each lint rule reports the endpoint mistake it exists for', async () => {
   schemas.User.properties.status = { type: 'string', enum: ['a', 'b'] }; // mlx/no-inline-enum
   schemas.Message.properties.message = {}; // mlx/no-untyped-schema
   schemas.PendingCount.properties.extra = { type: 'object' }; // mlx/no-untyped-schema (bare object)
+  // The gateway's errors are OpenAI's object, not ApiError (and only there).
+  const chat = doc.paths['/v1/chat/completions'].post;
+  chat.responses['404'].content['application/json'].schema = { $ref: '#/components/schemas/ApiError' };
+  me.responses['403'].content[JSON_TYPE].schema = { $ref: '#/components/schemas/GatewayError' };
 
   const problems = await lint(doc);
   const found = new Set(problems.flatMap((p) => p.location.map((l) => `${p.ruleId} ${l.pointer}`)));
@@ -76,6 +80,8 @@ test('each lint rule reports the endpoint mistake it exists for', async () => {
     'mlx/no-inline-enum #/components/schemas/User/properties/status/enum',
     'mlx/no-untyped-schema #/components/schemas/Message/properties/message',
     'mlx/no-untyped-schema #/components/schemas/PendingCount/properties/extra',
+    'mlx/error-responses-use-api-error #/paths/~1v1~1chat~1completions/post/responses/404',
+    'mlx/error-responses-use-api-error #/paths/~1api~1auth~1me/get/responses/403',
   ];
   const missing = expected.filter((e) => !found.has(e));
   assert.deepEqual(missing, [], `not reported; reported were:\n${[...found].sort().join('\n')}`);

@@ -7,11 +7,15 @@
  * `cargo build --bin mlx-manager` under `flock --close /tmp/mlx-cargo.lock` (one cargo
  * at a time on a shared machine) and copied out of the shared target directory
  * while the lock is held, so another worktree's build cannot swap it.
+ *
+ * `fakeModelServer()` builds and copies the test stand-in for a model server
+ * (`fake-model-server`, feature `test-support`) the same way, for tests that
+ * run model servers behind the gateway.
  */
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -82,8 +86,33 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Start a server and wait until `/ready` answers 200. */
-export async function startServer(): Promise<RunningServer> {
+let fake: Promise<string> | undefined;
+
+/** The path of a copied `fake-model-server` binary (built once per run). */
+export function fakeModelServer(): Promise<string> {
+  fake ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mlx-manager-fake-'));
+    const dest = join(dir, 'fake-model-server');
+    const targetDir = process.env.CARGO_TARGET_DIR ?? join(homedir(), '.cache/mlx-manager/target');
+    const script =
+      'cargo build --quiet --features test-support --bin fake-model-server && cp "$CARGO_TARGET_DIR/debug/fake-model-server" "$1"';
+    const [cmd, args] = hasFlock()
+      ? ['flock', ['--close', CARGO_LOCK, 'sh', '-c', script, 'sh', dest]]
+      : ['sh', ['-c', script, 'sh', dest]];
+    execFileSync(cmd, args, {
+      cwd: repoDir,
+      env: { ...process.env, CARGO_TARGET_DIR: targetDir },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dest;
+  })();
+  return fake;
+}
+
+/** Start a server and wait until `/ready` answers 200; `configToml`, when
+ * given, is its `config.toml` (read from its working directory). */
+export async function startServer(configToml?: string): Promise<RunningServer> {
   binary ??= buildBinary();
   const bin = await binary;
   const port = await freePort();
@@ -100,6 +129,8 @@ export async function startServer(): Promise<RunningServer> {
     MLX_MANAGER_PLUGINS__AUTH__ARGON2__MEMORY_KIB: '1024',
     MLX_MANAGER_PLUGINS__AUTH__ARGON2__ITERATIONS: '1',
   });
+
+  if (configToml !== undefined) await writeFile(join(dataDir, 'config.toml'), configToml);
 
   let log = '';
   const child: ChildProcess = spawn(bin.path, ['serve'], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });

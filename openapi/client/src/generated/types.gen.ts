@@ -282,6 +282,80 @@ export type DownloadTask = {
 };
 
 /**
+ * An error, in the shape OpenAI's SDKs parse.
+ */
+export type GatewayError = {
+    error: {
+        /**
+         * A sentence saying what went wrong.
+         */
+        message: string;
+        /**
+         * OpenAI's error type (`invalid_request_error`, `rate_limit_error`, ...).
+         */
+        type: string;
+        /**
+         * The request field at fault (`model`), or null.
+         */
+        param?: string | null;
+        /**
+         * `invalid_api_key`, `forbidden`, `model_not_allowed`, `model_not_found`, `invalid_request`, `request_too_large`, `rate_limited`, `model_unavailable`, `upstream_timeout` or `internal_error`.
+         */
+        code: string;
+    };
+};
+
+export type GatewayModelList = {
+    /**
+     * `list`.
+     */
+    object: string;
+    data: Array<{
+        /**
+         * The profile's name.
+         */
+        id: string;
+        /**
+         * `model`.
+         */
+        object: string;
+        created: number;
+        /**
+         * `mlx-manager`.
+         */
+        owned_by: string;
+    }>;
+};
+
+/**
+ * An OpenAI request body: `model` (a profile's name or model path) and the route's other fields, forwarded unchanged; `stream: true` asks for a server-sent event stream.
+ */
+export type GatewayRequest = {
+    /**
+     * A profile's name, or the model path of one profile.
+     */
+    model: string;
+    /**
+     * Answer as a `text/event-stream`, event by event.
+     */
+    stream?: boolean;
+    [key: string]: unknown;
+};
+
+/**
+ * An OpenAI upload: `model` and the route's file (`file` for audio, `image` for edits) with its other fields, forwarded unchanged.
+ */
+export type GatewayUpload = {
+    /**
+     * A profile's name, or the model path of one profile.
+     */
+    model: string;
+    file?: Blob | File;
+    image?: Blob | File;
+    [key: string]: unknown;
+};
+
+/**
  * HealthReport
  *
  * A health probe of a server.
@@ -770,6 +844,16 @@ export type Profile = {
      */
     auto_start: boolean;
     /**
+     * Let a gateway request for this model start its server when it is
+     * stopped (the request waits until the server is healthy).
+     */
+    on_demand: boolean;
+    /**
+     * Seconds without a gateway request in flight after which a server the
+     * gateway started on demand is stopped.
+     */
+    idle_timeout: number;
+    /**
      * System prompt.
      */
     system_prompt?: string;
@@ -935,6 +1019,20 @@ export type ProfileCreate = {
      * Default false.
      */
     auto_start?: boolean;
+    /**
+     * Let a gateway request for this model start its server when it is
+     * stopped (the request waits until the server is healthy).
+     *
+     * Default false.
+     */
+    on_demand?: boolean;
+    /**
+     * Seconds without a gateway request in flight after which a server the
+     * gateway started on demand is stopped.
+     *
+     * 0..=2592000 whole seconds; default 0: never stopped.
+     */
+    idle_timeout?: number;
     /**
      * System prompt.
      *
@@ -1104,6 +1202,20 @@ export type ProfileUpdate = {
      */
     auto_start?: boolean;
     /**
+     * Let a gateway request for this model start its server when it is
+     * stopped (the request waits until the server is healthy).
+     *
+     * Default false.
+     */
+    on_demand?: boolean;
+    /**
+     * Seconds without a gateway request in flight after which a server the
+     * gateway started on demand is stopped.
+     *
+     * 0..=2592000 whole seconds; default 0: never stopped.
+     */
+    idle_timeout?: number;
+    /**
      * System prompt.
      *
      * Up to 100000 characters; newlines and tabs allowed.
@@ -1177,6 +1289,14 @@ export type ServerInfo = {
      * CPU of its process tree, in percent of one core.
      */
     cpu_percent: number;
+    /**
+     * Gateway requests for it now: being answered, starting it, or queued.
+     */
+    gateway_requests: number;
+    /**
+     * Of those, waiting in its queue for a free slot (`max_concurrency`).
+     */
+    gateway_queued: number;
 };
 
 /**
@@ -1430,6 +1550,46 @@ export type Token = {
      */
     expires_in: number;
 };
+
+/**
+ * Usage
+ *
+ * Gateway usage of one group.
+ */
+export type Usage = {
+    /**
+     * The user's email, the key's prefix (`login token` for requests made
+     * with one) or the profile's name.
+     */
+    group: string;
+    /**
+     * Requests a profile was found for.
+     */
+    requests: number;
+    /**
+     * Of those, answered with a status of 400 or more (the gateway's 429s and
+     * 503s, the server's errors, 499 when the client hung up, 502 when the
+     * server broke off its answer).
+     */
+    errors: number;
+    /**
+     * Prompt tokens, from the answers' `usage`.
+     */
+    prompt_tokens: number;
+    /**
+     * Completion tokens, from the answers' `usage`.
+     */
+    completion_tokens: number;
+    /**
+     * Total time from arrival to the answer's end, in milliseconds.
+     */
+    duration_ms: number;
+};
+
+/**
+ * What usage is summed by.
+ */
+export type UsageGroupBy = 'user' | 'key' | 'profile';
 
 /**
  * User
@@ -3641,6 +3801,446 @@ export type GetModelConfigResponses = {
 };
 
 export type GetModelConfigResponse = GetModelConfigResponses[keyof GetModelConfigResponses];
+
+export type ListModelsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/models';
+};
+
+export type ListModelsErrors = {
+    /**
+     * `invalid_api_key`: no credential, or one that is not valid (with `WWW-Authenticate: Bearer`).
+     */
+    401: GatewayError;
+    /**
+     * `forbidden` (the role lacks `inference.use`) or `model_not_allowed` (the API key's `models`).
+     */
+    403: GatewayError;
+};
+
+export type ListModelsError = ListModelsErrors[keyof ListModelsErrors];
+
+export type ListModelsResponses = {
+    /**
+     * The profiles the caller may use, as OpenAI's model list.
+     */
+    200: GatewayModelList;
+};
+
+export type ListModelsResponse = ListModelsResponses[keyof ListModelsResponses];
+
+export type CreateChatCompletionData = {
+    body: GatewayRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/chat/completions';
+};
+
+export type CreateChatCompletionErrors = {
+    /**
+     * `invalid_request`: no `model`, a body that is not JSON or multipart, or a profile of another type.
+     */
+    400: GatewayError;
+    /**
+     * `invalid_api_key`: no credential, or one that is not valid (with `WWW-Authenticate: Bearer`).
+     */
+    401: GatewayError;
+    /**
+     * `forbidden` (the role lacks `inference.use`) or `model_not_allowed` (the API key's `models`).
+     */
+    403: GatewayError;
+    /**
+     * `model_not_found`: no profile, or several, is this model.
+     */
+    404: GatewayError;
+    /**
+     * `request_too_large`: larger than `[gateway] max_upload_bytes`.
+     */
+    413: GatewayError;
+    /**
+     * `rate_limited`: the profile's queue is full or the wait exceeded `queue_timeout`, or the key is over `rpm` or `max_concurrent`; `Retry-After` says when to retry.
+     */
+    429: GatewayError;
+    /**
+     * `model_unavailable`: the server does not run (and the profile is not `on_demand`), could not start, or does not answer.
+     */
+    503: GatewayError;
+    /**
+     * `upstream_timeout`: the server sent no answer within 10 minutes.
+     */
+    504: GatewayError;
+    /**
+     * Any other status is the model server's own answer, passed through.
+     */
+    default: unknown;
+};
+
+export type CreateChatCompletionError = CreateChatCompletionErrors[keyof CreateChatCompletionErrors];
+
+export type CreateChatCompletionResponses = {
+    /**
+     * The model server's answer: JSON, or with `stream: true` a `text/event-stream` of `data: <chunk>` events ending with `data: [DONE]`.
+     */
+    200: unknown;
+};
+
+export type CreateCompletionData = {
+    body: GatewayRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/completions';
+};
+
+export type CreateCompletionErrors = {
+    /**
+     * `invalid_request`: no `model`, a body that is not JSON or multipart, or a profile of another type.
+     */
+    400: GatewayError;
+    /**
+     * `invalid_api_key`: no credential, or one that is not valid (with `WWW-Authenticate: Bearer`).
+     */
+    401: GatewayError;
+    /**
+     * `forbidden` (the role lacks `inference.use`) or `model_not_allowed` (the API key's `models`).
+     */
+    403: GatewayError;
+    /**
+     * `model_not_found`: no profile, or several, is this model.
+     */
+    404: GatewayError;
+    /**
+     * `request_too_large`: larger than `[gateway] max_upload_bytes`.
+     */
+    413: GatewayError;
+    /**
+     * `rate_limited`: the profile's queue is full or the wait exceeded `queue_timeout`, or the key is over `rpm` or `max_concurrent`; `Retry-After` says when to retry.
+     */
+    429: GatewayError;
+    /**
+     * `model_unavailable`: the server does not run (and the profile is not `on_demand`), could not start, or does not answer.
+     */
+    503: GatewayError;
+    /**
+     * `upstream_timeout`: the server sent no answer within 10 minutes.
+     */
+    504: GatewayError;
+    /**
+     * Any other status is the model server's own answer, passed through.
+     */
+    default: unknown;
+};
+
+export type CreateCompletionError = CreateCompletionErrors[keyof CreateCompletionErrors];
+
+export type CreateCompletionResponses = {
+    /**
+     * The model server's answer: JSON, or with `stream: true` a `text/event-stream` of `data: <chunk>` events ending with `data: [DONE]`.
+     */
+    200: unknown;
+};
+
+export type CreateEmbeddingsData = {
+    body: GatewayRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/embeddings';
+};
+
+export type CreateEmbeddingsErrors = {
+    /**
+     * `invalid_request`: no `model`, a body that is not JSON or multipart, or a profile of another type.
+     */
+    400: GatewayError;
+    /**
+     * `invalid_api_key`: no credential, or one that is not valid (with `WWW-Authenticate: Bearer`).
+     */
+    401: GatewayError;
+    /**
+     * `forbidden` (the role lacks `inference.use`) or `model_not_allowed` (the API key's `models`).
+     */
+    403: GatewayError;
+    /**
+     * `model_not_found`: no profile, or several, is this model.
+     */
+    404: GatewayError;
+    /**
+     * `request_too_large`: larger than `[gateway] max_upload_bytes`.
+     */
+    413: GatewayError;
+    /**
+     * `rate_limited`: the profile's queue is full or the wait exceeded `queue_timeout`, or the key is over `rpm` or `max_concurrent`; `Retry-After` says when to retry.
+     */
+    429: GatewayError;
+    /**
+     * `model_unavailable`: the server does not run (and the profile is not `on_demand`), could not start, or does not answer.
+     */
+    503: GatewayError;
+    /**
+     * `upstream_timeout`: the server sent no answer within 10 minutes.
+     */
+    504: GatewayError;
+    /**
+     * Any other status is the model server's own answer, passed through.
+     */
+    default: unknown;
+};
+
+export type CreateEmbeddingsError = CreateEmbeddingsErrors[keyof CreateEmbeddingsErrors];
+
+export type CreateEmbeddingsResponses = {
+    /**
+     * The model server's answer: JSON, or with `stream: true` a `text/event-stream` of `data: <chunk>` events ending with `data: [DONE]`.
+     */
+    200: unknown;
+};
+
+export type CreateTranscriptionData = {
+    body: GatewayUpload;
+    path?: never;
+    query?: never;
+    url: '/v1/audio/transcriptions';
+};
+
+export type CreateTranscriptionErrors = {
+    /**
+     * `invalid_request`: no `model`, a body that is not JSON or multipart, or a profile of another type.
+     */
+    400: GatewayError;
+    /**
+     * `invalid_api_key`: no credential, or one that is not valid (with `WWW-Authenticate: Bearer`).
+     */
+    401: GatewayError;
+    /**
+     * `forbidden` (the role lacks `inference.use`) or `model_not_allowed` (the API key's `models`).
+     */
+    403: GatewayError;
+    /**
+     * `model_not_found`: no profile, or several, is this model.
+     */
+    404: GatewayError;
+    /**
+     * `request_too_large`: larger than `[gateway] max_upload_bytes`.
+     */
+    413: GatewayError;
+    /**
+     * `rate_limited`: the profile's queue is full or the wait exceeded `queue_timeout`, or the key is over `rpm` or `max_concurrent`; `Retry-After` says when to retry.
+     */
+    429: GatewayError;
+    /**
+     * `model_unavailable`: the server does not run (and the profile is not `on_demand`), could not start, or does not answer.
+     */
+    503: GatewayError;
+    /**
+     * `upstream_timeout`: the server sent no answer within 10 minutes.
+     */
+    504: GatewayError;
+    /**
+     * Any other status is the model server's own answer, passed through.
+     */
+    default: unknown;
+};
+
+export type CreateTranscriptionError = CreateTranscriptionErrors[keyof CreateTranscriptionErrors];
+
+export type CreateTranscriptionResponses = {
+    /**
+     * The model server's answer: JSON, or with `stream: true` a `text/event-stream` of `data: <chunk>` events ending with `data: [DONE]`.
+     */
+    200: unknown;
+};
+
+export type CreateImageData = {
+    body: GatewayRequest;
+    path?: never;
+    query?: never;
+    url: '/v1/images/generations';
+};
+
+export type CreateImageErrors = {
+    /**
+     * `invalid_request`: no `model`, a body that is not JSON or multipart, or a profile of another type.
+     */
+    400: GatewayError;
+    /**
+     * `invalid_api_key`: no credential, or one that is not valid (with `WWW-Authenticate: Bearer`).
+     */
+    401: GatewayError;
+    /**
+     * `forbidden` (the role lacks `inference.use`) or `model_not_allowed` (the API key's `models`).
+     */
+    403: GatewayError;
+    /**
+     * `model_not_found`: no profile, or several, is this model.
+     */
+    404: GatewayError;
+    /**
+     * `request_too_large`: larger than `[gateway] max_upload_bytes`.
+     */
+    413: GatewayError;
+    /**
+     * `rate_limited`: the profile's queue is full or the wait exceeded `queue_timeout`, or the key is over `rpm` or `max_concurrent`; `Retry-After` says when to retry.
+     */
+    429: GatewayError;
+    /**
+     * `model_unavailable`: the server does not run (and the profile is not `on_demand`), could not start, or does not answer.
+     */
+    503: GatewayError;
+    /**
+     * `upstream_timeout`: the server sent no answer within 10 minutes.
+     */
+    504: GatewayError;
+    /**
+     * Any other status is the model server's own answer, passed through.
+     */
+    default: unknown;
+};
+
+export type CreateImageError = CreateImageErrors[keyof CreateImageErrors];
+
+export type CreateImageResponses = {
+    /**
+     * The model server's answer: JSON, or with `stream: true` a `text/event-stream` of `data: <chunk>` events ending with `data: [DONE]`.
+     */
+    200: unknown;
+};
+
+export type CreateImageEditData = {
+    body: GatewayUpload;
+    path?: never;
+    query?: never;
+    url: '/v1/images/edits';
+};
+
+export type CreateImageEditErrors = {
+    /**
+     * `invalid_request`: no `model`, a body that is not JSON or multipart, or a profile of another type.
+     */
+    400: GatewayError;
+    /**
+     * `invalid_api_key`: no credential, or one that is not valid (with `WWW-Authenticate: Bearer`).
+     */
+    401: GatewayError;
+    /**
+     * `forbidden` (the role lacks `inference.use`) or `model_not_allowed` (the API key's `models`).
+     */
+    403: GatewayError;
+    /**
+     * `model_not_found`: no profile, or several, is this model.
+     */
+    404: GatewayError;
+    /**
+     * `request_too_large`: larger than `[gateway] max_upload_bytes`.
+     */
+    413: GatewayError;
+    /**
+     * `rate_limited`: the profile's queue is full or the wait exceeded `queue_timeout`, or the key is over `rpm` or `max_concurrent`; `Retry-After` says when to retry.
+     */
+    429: GatewayError;
+    /**
+     * `model_unavailable`: the server does not run (and the profile is not `on_demand`), could not start, or does not answer.
+     */
+    503: GatewayError;
+    /**
+     * `upstream_timeout`: the server sent no answer within 10 minutes.
+     */
+    504: GatewayError;
+    /**
+     * Any other status is the model server's own answer, passed through.
+     */
+    default: unknown;
+};
+
+export type CreateImageEditError = CreateImageEditErrors[keyof CreateImageEditErrors];
+
+export type CreateImageEditResponses = {
+    /**
+     * The model server's answer: JSON, or with `stream: true` a `text/event-stream` of `data: <chunk>` events ending with `data: [DONE]`.
+     */
+    200: unknown;
+};
+
+export type GetUsageData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Only requests that arrived at or after this time (RFC 3339).
+         */
+        since?: string;
+        /**
+         * Only requests that arrived before this time (RFC 3339).
+         */
+        until?: string;
+        /**
+         * What to sum by: `user`, `key` or `profile`.
+         */
+        group_by?: UsageGroupBy;
+    };
+    url: '/api/usage';
+};
+
+export type GetUsageErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetUsageError = GetUsageErrors[keyof GetUsageErrors];
+
+export type GetUsageResponses = {
+    200: Array<Usage>;
+};
+
+export type GetUsageResponse = GetUsageResponses[keyof GetUsageResponses];
 
 export type ListAuditEventsData = {
     body?: never;

@@ -11,6 +11,12 @@ from .download_request import DownloadRequest
 from .download_started import DownloadStarted
 from .download_status import DownloadStatus
 from .download_task import DownloadTask
+from .gateway_error import GatewayError
+from .gateway_error_error import GatewayErrorError
+from .gateway_model_list import GatewayModelList
+from .gateway_model_list_data_item import GatewayModelListDataItem
+from .gateway_request import GatewayRequest
+from .gateway_upload import GatewayUpload
 from .health_report import HealthReport
 from .health_status import HealthStatus
 from .local_model import LocalModel
@@ -49,6 +55,8 @@ from .stream_ticket_request import StreamTicketRequest
 from .system_info import SystemInfo
 from .throttle_lock import ThrottleLock
 from .token import Token
+from .usage import Usage
+from .usage_group_by import UsageGroupBy
 from .user import User
 from .user_status import UserStatus
 from .user_update_request import UserUpdateRequest
@@ -65,6 +73,12 @@ __all__ = (
     "DownloadStarted",
     "DownloadStatus",
     "DownloadTask",
+    "GatewayError",
+    "GatewayErrorError",
+    "GatewayModelList",
+    "GatewayModelListDataItem",
+    "GatewayRequest",
+    "GatewayUpload",
     "HealthReport",
     "HealthStatus",
     "LocalModel",
@@ -103,6 +117,8 @@ __all__ = (
     "SystemInfo",
     "ThrottleLock",
     "Token",
+    "Usage",
+    "UsageGroupBy",
     "User",
     "UserStatus",
     "UserUpdateRequest",

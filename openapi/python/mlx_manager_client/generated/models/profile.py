@@ -34,6 +34,10 @@ class Profile:
         log_level (LogLevel): The model server's log level.
         no_log_file (bool): Tell the server not to write its own log file.
         auto_start (bool): Start the server when its login service loads.
+        on_demand (bool): Let a gateway request for this model start its server when it is
+            stopped (the request waits until the server is healthy).
+        idle_timeout (int): Seconds without a gateway request in flight after which a server the
+            gateway started on demand is stopped.
         service_installed (bool): A login service (launchd/systemd) is installed for this profile.
         warnings (list[str]): Settings of this profile that the model-server command cannot carry,
             as sentences: set but not used by the `[servers] args` template, or not
@@ -69,6 +73,8 @@ class Profile:
     log_level: LogLevel
     no_log_file: bool
     auto_start: bool
+    on_demand: bool
+    idle_timeout: int
     service_installed: bool
     warnings: list[str]
     created_at: datetime.datetime
@@ -113,6 +119,10 @@ class Profile:
         no_log_file = self.no_log_file
 
         auto_start = self.auto_start
+
+        on_demand = self.on_demand
+
+        idle_timeout = self.idle_timeout
 
         service_installed = self.service_installed
 
@@ -160,6 +170,8 @@ class Profile:
                 "log_level": log_level,
                 "no_log_file": no_log_file,
                 "auto_start": auto_start,
+                "on_demand": on_demand,
+                "idle_timeout": idle_timeout,
                 "service_installed": service_installed,
                 "warnings": warnings,
                 "created_at": created_at,
@@ -220,6 +232,10 @@ class Profile:
 
         auto_start = d.pop("auto_start")
 
+        on_demand = d.pop("on_demand")
+
+        idle_timeout = d.pop("idle_timeout")
+
         service_installed = d.pop("service_installed")
 
         warnings = cast(list[str], d.pop("warnings"))
@@ -263,6 +279,8 @@ class Profile:
             log_level=log_level,
             no_log_file=no_log_file,
             auto_start=auto_start,
+            on_demand=on_demand,
+            idle_timeout=idle_timeout,
             service_installed=service_installed,
             warnings=warnings,
             created_at=created_at,

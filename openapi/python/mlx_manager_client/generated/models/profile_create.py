@@ -83,6 +83,14 @@ class ProfileCreate:
         auto_start (bool | Unset): Start the server when its login service loads.
 
             Default false.
+        on_demand (bool | Unset): Let a gateway request for this model start its server when it is
+            stopped (the request waits until the server is healthy).
+
+            Default false.
+        idle_timeout (int | Unset): Seconds without a gateway request in flight after which a server the
+            gateway started on demand is stopped.
+
+            0..=2592000 whole seconds; default 0: never stopped.
         system_prompt (str | Unset): System prompt.
 
             Up to 100000 characters; newlines and tabs allowed.
@@ -110,6 +118,8 @@ class ProfileCreate:
     log_file: str | Unset = UNSET
     no_log_file: bool | Unset = UNSET
     auto_start: bool | Unset = UNSET
+    on_demand: bool | Unset = UNSET
+    idle_timeout: int | Unset = UNSET
     system_prompt: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -162,6 +172,10 @@ class ProfileCreate:
 
         auto_start = self.auto_start
 
+        on_demand = self.on_demand
+
+        idle_timeout = self.idle_timeout
+
         system_prompt = self.system_prompt
 
         field_dict: dict[str, Any] = {}
@@ -212,6 +226,10 @@ class ProfileCreate:
             field_dict["no_log_file"] = no_log_file
         if auto_start is not UNSET:
             field_dict["auto_start"] = auto_start
+        if on_demand is not UNSET:
+            field_dict["on_demand"] = on_demand
+        if idle_timeout is not UNSET:
+            field_dict["idle_timeout"] = idle_timeout
         if system_prompt is not UNSET:
             field_dict["system_prompt"] = system_prompt
 
@@ -274,6 +292,10 @@ class ProfileCreate:
 
         auto_start = d.pop("auto_start", UNSET)
 
+        on_demand = d.pop("on_demand", UNSET)
+
+        idle_timeout = d.pop("idle_timeout", UNSET)
+
         system_prompt = d.pop("system_prompt", UNSET)
 
         profile_create = cls(
@@ -299,6 +321,8 @@ class ProfileCreate:
             log_file=log_file,
             no_log_file=no_log_file,
             auto_start=auto_start,
+            on_demand=on_demand,
+            idle_timeout=idle_timeout,
             system_prompt=system_prompt,
         )
 

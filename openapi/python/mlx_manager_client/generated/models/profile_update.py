@@ -103,6 +103,14 @@ class ProfileUpdate:
             auto_start (bool | Unset): Start the server when its login service loads.
 
                 Default false.
+            on_demand (bool | Unset): Let a gateway request for this model start its server when it is
+                stopped (the request waits until the server is healthy).
+
+                Default false.
+            idle_timeout (int | Unset): Seconds without a gateway request in flight after which a server the
+                gateway started on demand is stopped.
+
+                0..=2592000 whole seconds; default 0: never stopped.
             system_prompt (None | str | Unset): System prompt.
 
                 Up to 100000 characters; newlines and tabs allowed.
@@ -132,6 +140,8 @@ class ProfileUpdate:
     log_file: None | str | Unset = UNSET
     no_log_file: bool | Unset = UNSET
     auto_start: bool | Unset = UNSET
+    on_demand: bool | Unset = UNSET
+    idle_timeout: int | Unset = UNSET
     system_prompt: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -220,6 +230,10 @@ class ProfileUpdate:
 
         auto_start = self.auto_start
 
+        on_demand = self.on_demand
+
+        idle_timeout = self.idle_timeout
+
         system_prompt: None | str | Unset
         if isinstance(self.system_prompt, Unset):
             system_prompt = UNSET
@@ -273,6 +287,10 @@ class ProfileUpdate:
             field_dict["no_log_file"] = no_log_file
         if auto_start is not UNSET:
             field_dict["auto_start"] = auto_start
+        if on_demand is not UNSET:
+            field_dict["on_demand"] = on_demand
+        if idle_timeout is not UNSET:
+            field_dict["idle_timeout"] = idle_timeout
         if system_prompt is not UNSET:
             field_dict["system_prompt"] = system_prompt
 
@@ -404,6 +422,10 @@ class ProfileUpdate:
 
         auto_start = d.pop("auto_start", UNSET)
 
+        on_demand = d.pop("on_demand", UNSET)
+
+        idle_timeout = d.pop("idle_timeout", UNSET)
+
         def _parse_system_prompt(data: object) -> None | str | Unset:
             if data is None:
                 return data
@@ -436,6 +458,8 @@ class ProfileUpdate:
             log_file=log_file,
             no_log_file=no_log_file,
             auto_start=auto_start,
+            on_demand=on_demand,
+            idle_timeout=idle_timeout,
             system_prompt=system_prompt,
         )
 

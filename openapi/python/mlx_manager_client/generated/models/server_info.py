@@ -26,6 +26,8 @@ class ServerInfo:
         uptime_seconds (int): Seconds since it was started.
         memory_mb (float): Resident memory of its process tree, in MiB.
         cpu_percent (float): CPU of its process tree, in percent of one core.
+        gateway_requests (int): Gateway requests for it now: being answered, starting it, or queued.
+        gateway_queued (int): Of those, waiting in its queue for a free slot (`max_concurrency`).
     """
 
     profile_id: str
@@ -37,6 +39,8 @@ class ServerInfo:
     uptime_seconds: int
     memory_mb: float
     cpu_percent: float
+    gateway_requests: int
+    gateway_queued: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +62,10 @@ class ServerInfo:
 
         cpu_percent = self.cpu_percent
 
+        gateway_requests = self.gateway_requests
+
+        gateway_queued = self.gateway_queued
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -71,6 +79,8 @@ class ServerInfo:
                 "uptime_seconds": uptime_seconds,
                 "memory_mb": memory_mb,
                 "cpu_percent": cpu_percent,
+                "gateway_requests": gateway_requests,
+                "gateway_queued": gateway_queued,
             }
         )
 
@@ -97,6 +107,10 @@ class ServerInfo:
 
         cpu_percent = d.pop("cpu_percent")
 
+        gateway_requests = d.pop("gateway_requests")
+
+        gateway_queued = d.pop("gateway_queued")
+
         server_info = cls(
             profile_id=profile_id,
             profile_name=profile_name,
@@ -107,6 +121,8 @@ class ServerInfo:
             uptime_seconds=uptime_seconds,
             memory_mb=memory_mb,
             cpu_percent=cpu_percent,
+            gateway_requests=gateway_requests,
+            gateway_queued=gateway_queued,
         )
 
         server_info.additional_properties = d

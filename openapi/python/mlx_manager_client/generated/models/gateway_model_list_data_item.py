@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="GatewayModelListDataItem")
+
+
+@_attrs_define
+class GatewayModelListDataItem:
+    """
+    Attributes:
+        id (str): The profile's name.
+        object_ (str): `model`.
+        created (int):
+        owned_by (str): `mlx-manager`.
+    """
+
+    id: str
+    object_: str
+    created: int
+    owned_by: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
+        object_ = self.object_
+
+        created = self.created
+
+        owned_by = self.owned_by
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "object": object_,
+                "created": created,
+                "owned_by": owned_by,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        id = d.pop("id")
+
+        object_ = d.pop("object")
+
+        created = d.pop("created")
+
+        owned_by = d.pop("owned_by")
+
+        gateway_model_list_data_item = cls(
+            id=id,
+            object_=object_,
+            created=created,
+            owned_by=owned_by,
+        )
+
+        gateway_model_list_data_item.additional_properties = d
+        return gateway_model_list_data_item
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
