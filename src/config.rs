@@ -358,12 +358,16 @@ pub struct GatewaySettings {
     /// The largest request body a `/v1` route reads (JSON or an upload), in
     /// bytes; larger is 413. `[server] body_limit_bytes` does not apply to `/v1`.
     pub max_upload_bytes: usize,
+    /// How long usage records are kept (`0s`: forever).
+    #[serde(with = "humantime_serde")]
+    pub usage_retention: Duration,
 }
 
 impl Default for GatewaySettings {
     fn default() -> Self {
         Self {
             max_upload_bytes: 25 * 1024 * 1024,
+            usage_retention: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }

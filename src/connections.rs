@@ -196,6 +196,16 @@ impl<A> LimitedAcceptor<A> {
     }
 }
 
+/// Send small writes at once (no Nagle delay): a streamed answer's events
+/// reach the client as they are written, not after the client's delayed ACK.
+fn no_delay(io: &dyn std::any::Any) {
+    if let Some(tcp) = io.downcast_ref::<tokio::net::TcpStream>()
+        && let Err(e) = tcp.set_nodelay(true)
+    {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    }
+}
+
 impl<A: Acceptor> Acceptor for LimitedAcceptor<A> {
     type Io = LimitedIo<A::Io>;
 
@@ -208,6 +218,7 @@ impl<A: Acceptor> Acceptor for LimitedAcceptor<A> {
     ) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, poem::http::uri::Scheme)> {
         loop {
             let (io, local, remote, scheme) = self.inner.accept().await?;
+            no_delay(&io);
             let Some(peer) = remote.as_socket_addr().copied() else {
                 return Ok((LimitedIo::untracked(io), local, remote, scheme));
             };

@@ -82,12 +82,13 @@ impl AppState {
         let profiles = Profiles::new(db.clone(), settings.servers.port_start)
             .with_public_bind(settings.servers.allow_public_bind);
         let lifecycle = Lifecycle::new(profiles.clone(), supervisor.clone(), services.clone());
-        let usage = UsageLog::new(db.clone(), clock);
+        let usage = UsageLog::new(db.clone(), clock, settings.gateway.usage_retention);
         usage.write_every_second(shutdown.clone());
         let gateway = Gateway::new(
             lifecycle.clone(),
             profiles.clone(),
             supervisor.clone(),
+            events.clone(),
             usage,
         )?;
         let cache = HubCache::new(settings.paths.hf_cache());

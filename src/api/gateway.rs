@@ -204,6 +204,11 @@ async fn forward(
     state: &AppState,
 ) -> Answer {
     let Caller(principal, arrived) = caller;
+    // A key over its limits is refused before its body is read.
+    let key = match state.gateway.admit_key(&principal) {
+        Ok(key) => key,
+        Err(e) => return Answer(failure(e)),
+    };
     let limit = state.settings.gateway.max_upload_bytes;
     let body = match body.into_bytes_limit(limit).await {
         Ok(bytes) => bytes,
@@ -225,6 +230,7 @@ async fn forward(
         .map(str::to_owned);
     let request = crate::gateway::Request {
         principal: &principal,
+        key,
         route,
         content_type,
         body,

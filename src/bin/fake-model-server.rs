@@ -35,9 +35,9 @@ use std::{collections::HashMap, time::Duration};
 
 use poem::{
     Body, EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler,
-    listener::TcpListener,
+    listener::{Acceptor, TcpAcceptor},
     post,
-    web::{Data, Json, Query},
+    web::{Data, Json, LocalAddr, Query, RemoteAddr},
 };
 use serde_json::{Value, json};
 
@@ -182,6 +182,26 @@ async fn media(req: &Request, body: Body) -> Response {
     }
 }
 
+/// Accepts with TCP_NODELAY, as uvicorn (asyncio) does: each event goes out
+/// when it is written.
+struct NoDelay(TcpAcceptor);
+
+impl Acceptor for NoDelay {
+    type Io = tokio::net::TcpStream;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.0.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> std::io::Result<(Self::Io, LocalAddr, RemoteAddr, poem::http::uri::Scheme)> {
+        let accepted = self.0.accept().await?;
+        accepted.0.set_nodelay(true)?;
+        Ok(accepted)
+    }
+}
+
 /// End this process group once the parent that started us is gone.
 fn exit_with_parent() {
     let parent = std::os::unix::process::parent_id();
@@ -265,10 +285,21 @@ async fn main() -> std::process::ExitCode {
         .at("/echo", get(echo))
         .data(served);
     println!("serving {model} on {host}:{port}");
-    match Server::new(TcpListener::bind(format!("{host}:{port}")))
-        .run(app)
-        .await
-    {
+    let listener = match tokio::net::TcpListener::bind(format!("{host}:{port}")).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let acceptor = match TcpAcceptor::from_tokio(listener) {
+        Ok(a) => NoDelay(a),
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match Server::new_with_acceptor(acceptor).run(app).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ERROR: {e}");

@@ -8,15 +8,25 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use mlx_manager_sdk::{Actor, Event, EventBus, Target};
+
 use super::GatewayError;
-use crate::servers::Supervisor;
+use crate::{actions, servers::Supervisor};
+
+/// What an idle stop needs: the servers, and the bus its event goes to.
+pub(crate) struct Servers {
+    /// The supervisor of the model servers.
+    pub supervisor: Arc<Supervisor>,
+    /// Where the stop is published.
+    pub events: EventBus,
+}
 
 /// Seconds a client refused by a full queue is told to wait.
 const RETRY_AFTER_BUSY: u64 = 1;
@@ -43,12 +53,7 @@ impl Lanes {
     /// Requests for profile `id` (admitted, starting or queued), and of those
     /// the ones waiting in its queue.
     pub fn load(&self, id: &str) -> (usize, usize) {
-        lock(&self.lanes).get(id).map_or((0, 0), |l| {
-            (
-                l.in_flight.load(Ordering::SeqCst),
-                l.waiting.load(Ordering::SeqCst),
-            )
-        })
+        lock(&self.lanes).get(id).map_or((0, 0), |l| l.load())
     }
 }
 
@@ -59,21 +64,36 @@ struct OnDemand {
     idle: Duration,
 }
 
+/// The lane's counters, changed together under one lock so that an idle
+/// stop and an arriving request never miss each other.
+#[derive(Default)]
+struct Counts {
+    /// Requests in flight (starting the server, queued, or answered).
+    in_flight: usize,
+    /// Since when nothing has been in flight.
+    idle_since: Option<Instant>,
+    /// An idle stop is under way: arriving requests wait for it, then start
+    /// the server again.
+    draining: bool,
+    /// The server the gateway started, when it did.
+    on_demand: Option<OnDemand>,
+    /// The one idle timer of the lane runs.
+    timer: bool,
+    /// When the last start on demand failed, and why.
+    failed: Option<(Instant, String)>,
+}
+
 /// One profile's lane.
 #[derive(Default)]
 pub(crate) struct Lane {
-    /// Held while the gateway starts the server: concurrent requests wait here
-    /// and find it running.
+    /// Held while the gateway starts or idle-stops the server: concurrent
+    /// requests wait here and find the outcome.
     pub starting: tokio::sync::Mutex<()>,
     /// The forwarding slots: (limit, semaphore). A changed `max_concurrency`
-    /// makes a new semaphore; requests admitted by the old one finish on it.
+    /// adds permits, or takes them back as they come free.
     slots: Mutex<Option<(u32, Arc<Semaphore>)>>,
     waiting: AtomicUsize,
-    in_flight: AtomicUsize,
-    /// Moves on every request's start and end: an idle stop that finds it
-    /// moved since its timer began does nothing.
-    activity: AtomicU64,
-    on_demand: Mutex<Option<OnDemand>>,
+    counts: Mutex<Counts>,
 }
 
 impl Lane {
@@ -81,27 +101,111 @@ impl Lane {
     /// ended or the client hung up).
     pub fn enter(
         self: &Arc<Self>,
-        supervisor: &Arc<Supervisor>,
+        servers: &Arc<Servers>,
         profile_id: &str,
         idle: Duration,
     ) -> InFlight {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.activity.fetch_add(1, Ordering::SeqCst);
-        if let Some(d) = lock(&self.on_demand).as_mut() {
+        let mut counts = lock(&self.counts);
+        counts.in_flight += 1;
+        counts.idle_since = None;
+        if let Some(d) = counts.on_demand.as_mut() {
             // The profile's current idle timeout applies from now on.
             d.idle = idle;
         }
         InFlight {
             lane: self.clone(),
-            supervisor: supervisor.clone(),
+            servers: servers.clone(),
             profile_id: profile_id.to_owned(),
+            entered: Instant::now(),
         }
+    }
+
+    /// Requests in flight, and of those the ones waiting for a slot.
+    fn load(&self) -> (usize, usize) {
+        (
+            lock(&self.counts).in_flight,
+            self.waiting.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Whether an idle stop is under way (the server is going away).
+    pub fn draining(&self) -> bool {
+        lock(&self.counts).draining
+    }
+
+    /// Why the last start on demand failed, when it failed after `since`
+    /// (the waiters of that start share its outcome instead of trying again).
+    pub fn failed_since(&self, since: Instant) -> Option<String> {
+        lock(&self.counts)
+            .failed
+            .as_ref()
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, why)| why.clone())
+    }
+
+    /// Remember that a start on demand failed.
+    pub fn start_failed(&self, why: String) {
+        lock(&self.counts).failed = Some((Instant::now(), why));
     }
 
     /// Remember that the gateway started this server (process `pid`) on
     /// demand, to stop after `idle` with nothing in flight (never when zero).
-    pub fn started_on_demand(&self, pid: u32, idle: Duration) {
-        *lock(&self.on_demand) = Some(OnDemand { pid, idle });
+    /// When every request that waited for it has gone, the idle timer starts
+    /// now.
+    pub fn started_on_demand(
+        self: &Arc<Self>,
+        pid: u32,
+        idle: Duration,
+        servers: &Arc<Servers>,
+        profile_id: &str,
+    ) {
+        let mut counts = lock(&self.counts);
+        counts.on_demand = Some(OnDemand { pid, idle });
+        counts.failed = None;
+        if counts.in_flight == 0 {
+            counts.idle_since = Some(Instant::now());
+            self.arm_timer(&mut counts, servers, profile_id);
+        }
+    }
+
+    /// Start the lane's one idle timer unless it runs: it sleeps until the
+    /// idle deadline, sleeps again when a request moved it, and ends when a
+    /// request is in flight (the last one to end starts it again).
+    fn arm_timer(self: &Arc<Self>, counts: &mut Counts, servers: &Arc<Servers>, id: &str) {
+        let Some(started) = counts.on_demand else {
+            return;
+        };
+        if counts.timer || started.idle.is_zero() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        counts.timer = true;
+        let (lane, servers, id) = (self.clone(), servers.clone(), id.to_owned());
+        runtime.spawn(async move {
+            loop {
+                let deadline = {
+                    let mut counts = lock(&lane.counts);
+                    match (counts.idle_since, counts.on_demand) {
+                        (Some(since), Some(d)) if counts.in_flight == 0 && !d.idle.is_zero() => {
+                            since + d.idle
+                        }
+                        _ => {
+                            counts.timer = false;
+                            return;
+                        }
+                    }
+                };
+                if Instant::now() < deadline {
+                    tokio::time::sleep_until(deadline.into()).await;
+                    continue;
+                }
+                lane.stop_if_idle(&servers, &id).await;
+                lock(&lane.counts).timer = false;
+                return;
+            }
+        });
     }
 
     /// Wait for a forwarding slot: at once when one of `limit` is free, else
@@ -114,17 +218,7 @@ impl Lane {
         queue_size: u32,
         timeout: Duration,
     ) -> Result<OwnedSemaphorePermit, GatewayError> {
-        let slots = {
-            let mut slots = lock(&self.slots);
-            match slots.as_ref() {
-                Some((l, s)) if *l == limit => s.clone(),
-                _ => {
-                    let s = Arc::new(Semaphore::new(limit as usize));
-                    *slots = Some((limit, s.clone()));
-                    s
-                }
-            }
-        };
+        let slots = self.slots(limit);
         // tokio's semaphore is fair: a free permit goes to the longest waiter,
         // so this never jumps the queue.
         if let Ok(permit) = slots.clone().try_acquire_owned() {
@@ -154,27 +248,78 @@ impl Lane {
         }
     }
 
-    /// Stop the server started on demand if nothing happened since `mark`
-    /// and it is still the process the gateway started.
-    async fn stop_if_idle(&self, mark: u64, supervisor: &Supervisor, profile_id: &str) {
-        let Some(started) = *lock(&self.on_demand) else {
-            return;
+    /// The lane's semaphore, its permits following `limit`: more are added at
+    /// once; fewer are taken back as requests end (in queue order).
+    fn slots(&self, limit: u32) -> Arc<Semaphore> {
+        let mut slots = lock(&self.slots);
+        match slots.as_mut() {
+            Some((current, semaphore)) => {
+                if *current != limit {
+                    if limit > *current {
+                        semaphore.add_permits((limit - *current) as usize);
+                    } else {
+                        let excess = *current - limit;
+                        let taken = semaphore.clone();
+                        tokio::spawn(async move {
+                            if let Ok(permits) = taken.acquire_many_owned(excess).await {
+                                permits.forget();
+                            }
+                        });
+                    }
+                    *current = limit;
+                }
+                semaphore.clone()
+            }
+            None => {
+                let semaphore = Arc::new(Semaphore::new(limit as usize));
+                *slots = Some((limit, semaphore.clone()));
+                semaphore
+            }
+        }
+    }
+
+    /// Stop the server started on demand if nothing is in flight and it is
+    /// still the process the gateway started. Requests that arrive meanwhile
+    /// wait on `starting` and start it again.
+    async fn stop_if_idle(&self, servers: &Servers, profile_id: &str) {
+        let supervisor = &servers.supervisor;
+        let _no_start = self.starting.lock().await;
+        let started = {
+            let mut counts = lock(&self.counts);
+            let Some(started) = counts.on_demand else {
+                return;
+            };
+            let idle = counts.in_flight == 0
+                && counts
+                    .idle_since
+                    .is_some_and(|since| since.elapsed() >= started.idle);
+            if !idle {
+                return;
+            }
+            counts.on_demand = None;
+            if supervisor.status(profile_id).pid != Some(started.pid) {
+                // Stopped or restarted by someone else: no longer ours to stop.
+                return;
+            }
+            counts.draining = true;
+            started
         };
-        let idle = self.activity.load(Ordering::SeqCst) == mark
-            && self.in_flight.load(Ordering::SeqCst) == 0;
-        if !idle {
-            return;
-        }
-        if supervisor.status(profile_id).pid != Some(started.pid) {
-            // Stopped or restarted by someone else: no longer ours to stop.
-            *lock(&self.on_demand) = None;
-            return;
-        }
-        *lock(&self.on_demand) = None;
         tracing::info!(profile = %profile_id, idle_s = started.idle.as_secs(), "stopping an idle server started on demand");
-        if let Err(e) = supervisor.stop(profile_id, false).await {
-            tracing::debug!(profile = %profile_id, error = %e, "the idle server had already stopped");
+        match supervisor.stop(profile_id, false).await {
+            Ok(()) => {
+                let target = Target::new("server", Some(profile_id.to_owned()), None);
+                let event =
+                    Event::new(Actor::system(), actions::SERVER_STOP, target).detail(format!(
+                        "stopped by the gateway after {} s idle",
+                        started.idle.as_secs()
+                    ));
+                servers.events.publish(event).await;
+            }
+            Err(e) => {
+                tracing::debug!(profile = %profile_id, error = %e, "the idle server had already stopped");
+            }
         }
+        lock(&self.counts).draining = false;
     }
 }
 
@@ -191,32 +336,27 @@ impl Drop for Waiting<'_> {
 /// a server started on demand begins.
 pub(crate) struct InFlight {
     lane: Arc<Lane>,
-    supervisor: Arc<Supervisor>,
+    servers: Arc<Servers>,
     profile_id: String,
+    entered: Instant,
+}
+
+impl InFlight {
+    /// When the request arrived in the lane.
+    pub fn entered(&self) -> Instant {
+        self.entered
+    }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.lane.in_flight.fetch_sub(1, Ordering::SeqCst) != 1 {
-            return;
+        let mut counts = lock(&self.lane.counts);
+        counts.in_flight = counts.in_flight.saturating_sub(1);
+        if counts.in_flight == 0 {
+            counts.idle_since = Some(Instant::now());
+            self.lane
+                .arm_timer(&mut counts, &self.servers, &self.profile_id);
         }
-        let mark = self.lane.activity.fetch_add(1, Ordering::SeqCst) + 1;
-        let Some(started) = *lock(&self.lane.on_demand) else {
-            return;
-        };
-        if started.idle.is_zero() {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        let lane = self.lane.clone();
-        let supervisor = self.supervisor.clone();
-        let id = std::mem::take(&mut self.profile_id);
-        runtime.spawn(async move {
-            tokio::time::sleep(started.idle).await;
-            lane.stop_if_idle(mark, &supervisor, &id).await;
-        });
     }
 }
 

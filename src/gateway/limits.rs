@@ -13,6 +13,8 @@ use super::GatewayError;
 
 /// The window of `rpm`.
 const MINUTE: Duration = Duration::from_secs(60);
+/// Tracked keys beyond which idle ones are forgotten.
+const SWEEP_AT: usize = 1024;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -43,6 +45,15 @@ impl KeyLimits {
             return Ok(None);
         }
         let mut keys = lock(&self.keys);
+        if keys.len() >= SWEEP_AT {
+            // Forget keys with nothing in flight and nothing in the last minute.
+            keys.retain(|_, u| {
+                u.in_flight > 0
+                    || u.recent
+                        .back()
+                        .is_some_and(|t| now.duration_since(*t) < MINUTE)
+            });
+        }
         let used = keys.entry(scope.prefix.clone()).or_default();
         while used
             .recent

@@ -18,14 +18,15 @@ use std::{
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use mlx_manager_sdk::Principal;
+use mlx_manager_sdk::{Actor, Event, EventBus, Outcome, Principal, Target};
 
 pub use errors::GatewayError;
-use lanes::{InFlight, Lanes};
+use lanes::{InFlight, Lanes, Servers};
 use limits::{KeyLimits, KeyTurn};
 use usage::{Caller, Tracker, UsageLog};
 
 use crate::{
+    actions,
     lifecycle::{Lifecycle, LifecycleError},
     profiles::{ModelType, Profile, Profiles},
     servers::{RunState, ServerError, Supervisor},
@@ -89,10 +90,19 @@ impl Forward {
     }
 }
 
+/// A caller within its API key's limits (`rpm`, `max_concurrent`), until
+/// its request ends: checked before the body is read.
+pub struct KeyAdmission {
+    /// Held until the request ends (dropping it frees the key's slot).
+    _turn: Option<KeyTurn>,
+}
+
 /// A request to forward: who sent it, where, and its body as read.
 pub struct Request<'a> {
     /// The authenticated caller (allowed `inference.use`).
     pub principal: &'a Principal,
+    /// Its key's admission, from [`Gateway::admit_key`].
+    pub key: KeyAdmission,
     /// The route.
     pub route: Forward,
     /// The request's content type (a multipart body's boundary is in it).
@@ -130,7 +140,7 @@ pub struct Forwarded {
 #[derive(Clone)]
 pub struct Gateway {
     profiles: Profiles,
-    supervisor: Arc<Supervisor>,
+    servers: Arc<Servers>,
     lifecycle: Lifecycle,
     http: reqwest::Client,
     lanes: Arc<Lanes>,
@@ -144,6 +154,7 @@ impl Gateway {
         lifecycle: Lifecycle,
         profiles: Profiles,
         supervisor: Arc<Supervisor>,
+        events: EventBus,
         usage: Arc<UsageLog>,
     ) -> Result<Self, reqwest::Error> {
         // A model server's redirect is never followed: it could send the
@@ -155,7 +166,7 @@ impl Gateway {
             .build()?;
         Ok(Self {
             profiles,
-            supervisor,
+            servers: Arc::new(Servers { supervisor, events }),
             lifecycle,
             http,
             lanes: Arc::default(),
@@ -237,24 +248,26 @@ impl Gateway {
     /// body unchanged and pass the answer back as it arrives. Every request a
     /// profile was found for is recorded for usage when its answer ends.
     pub async fn handle(&self, request: Request<'_>) -> Result<Forwarded, GatewayError> {
-        let model = model_of(
-            request.route,
-            request.content_type.as_deref(),
-            &request.body,
-        )
-        .await?;
-        let principal = request.principal;
+        let Request {
+            principal,
+            key,
+            route,
+            content_type,
+            body,
+            arrived,
+        } = request;
+        let model = model_of(route, content_type.as_deref(), &body).await?;
         let profile = self
             .resolve(&model, |name| principal.allows_model(name))
             .await?;
-        let kinds = request.route.serves();
+        let kinds = route.serves();
         if !kinds.contains(&profile.values.model_type) {
             let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
             return Err(GatewayError::InvalidRequest(format!(
                 "The model `{}` is a `{}` profile; {} serves {} profiles",
                 profile.values.name,
                 profile.values.model_type.as_str(),
-                request.route.path(),
+                route.path(),
                 names.join(" or ")
             )));
         }
@@ -263,20 +276,20 @@ impl Gateway {
             email: principal.email().to_owned(),
             key_prefix: principal.key_scope().map(|k| k.prefix.clone()),
         };
-        let mut tracker = Tracker::new(
-            self.usage.clone(),
-            caller,
-            &profile.values.name,
-            request.arrived,
-        );
-        let held = match self.admit(principal, &profile).await {
+        let mut tracker = Tracker::new(self.usage.clone(), caller, &profile.values.name, arrived);
+        let held = match self.admit(key, &profile, Actor::of(principal)).await {
             Ok(held) => held,
             Err(e) => {
                 tracker.refused(e.status());
                 return Err(e);
             }
         };
-        match self.forward(&held, &profile, request).await {
+        let upstream = Upstream {
+            route,
+            content_type,
+            body,
+        };
+        match self.forward(&held, &profile, upstream).await {
             Ok((status, content_type, upstream)) => {
                 tracker.answered(status);
                 let is_stream = content_type
@@ -300,26 +313,39 @@ impl Gateway {
         }
     }
 
-    /// Admit a request for `profile`: within its key's limits, counted in
-    /// flight, its server running (started now when the profile is on demand),
-    /// and a forwarding slot free (after waiting in the queue).
-    async fn admit(&self, principal: &Principal, profile: &Profile) -> Result<Held, GatewayError> {
-        let key = match principal.key_scope() {
-            Some(scope) => self.keys.admit(scope, Instant::now())?,
-            None => None,
-        };
+    /// Admit the caller within its API key's `rpm` and `max_concurrent` (a
+    /// login token has none), before its body is read.
+    pub fn admit_key(&self, principal: &Principal) -> Result<KeyAdmission, GatewayError> {
+        match principal.key_scope() {
+            Some(scope) => Ok(KeyAdmission {
+                _turn: self.keys.admit(scope, Instant::now())?,
+            }),
+            None => Ok(KeyAdmission { _turn: None }),
+        }
+    }
+
+    /// Admit a request for `profile`: counted in flight, a forwarding slot
+    /// free (after waiting in the queue), and its server running (started now
+    /// when the profile is on demand: the slot holders wait for that start,
+    /// the queue bounds who waits behind them).
+    async fn admit(
+        &self,
+        key: KeyAdmission,
+        profile: &Profile,
+        actor: Actor,
+    ) -> Result<Held, GatewayError> {
         let v = &profile.values;
         let lane = self.lanes.of(&profile.id);
         let in_flight = lane.enter(
-            &self.supervisor,
+            &self.servers,
             &profile.id,
             Duration::from_secs(u64::from(v.idle_timeout)),
         );
-        let at = self.serving(profile, &lane).await?;
         let queue_timeout = Duration::from_secs(u64::from(v.queue_timeout));
         let slot = lane
             .turn(&v.name, v.max_concurrency, v.queue_size, queue_timeout)
             .await?;
+        let at = self.serving(profile, &lane, &in_flight, actor).await?;
         Ok(Held {
             at,
             _slot: slot,
@@ -329,14 +355,20 @@ impl Gateway {
     }
 
     /// Where `profile`'s server answers; a stopped on-demand profile's server
-    /// is started, once for every request that waits on it.
+    /// is started, once for every request that waits on it (a failed start
+    /// fails them all).
     async fn serving(
         &self,
         profile: &Profile,
         lane: &Arc<lanes::Lane>,
+        in_flight: &InFlight,
+        actor: Actor,
     ) -> Result<(String, u16), GatewayError> {
         let name = &profile.values.name;
-        if let Some(at) = self.supervisor.serving(&profile.id) {
+        let supervisor = &self.servers.supervisor;
+        if !lane.draining()
+            && let Some(at) = supervisor.serving(&profile.id)
+        {
             return Ok(at);
         }
         if !profile.values.on_demand {
@@ -345,45 +377,61 @@ impl Gateway {
             )));
         }
         let _one_start = lane.starting.lock().await;
-        if let Some(at) = self.supervisor.serving(&profile.id) {
+        if let Some(at) = supervisor.serving(&profile.id) {
             return Ok(at);
+        }
+        if let Some(why) = lane.failed_since(in_flight.entered()) {
+            return Err(GatewayError::ModelUnavailable(why));
         }
         // In its own task: a client that hangs up while the model loads does
         // not leave the start half done.
-        let lifecycle = self.lifecycle.clone();
+        let (lifecycle, servers) = (self.lifecycle.clone(), self.servers.clone());
         let (id, idle) = (profile.id.clone(), profile.values.idle_timeout);
         let starting_lane = lane.clone();
+        let target = Target::new("server", Some(profile.id.clone()), Some(name.clone()));
         let started = tokio::spawn(async move {
-            let started = lifecycle.start(&id).await?;
-            starting_lane.started_on_demand(started.1.pid, Duration::from_secs(u64::from(idle)));
-            Ok::<_, LifecycleError>(())
+            let result = lifecycle.start(&id).await;
+            let event = Event::new(actor, actions::SERVER_START, target);
+            match &result {
+                Ok((_, started)) => {
+                    let idle = Duration::from_secs(u64::from(idle));
+                    starting_lane.started_on_demand(started.pid, idle, &servers, &id);
+                    let event = event.detail("started on demand by a gateway request");
+                    servers.events.publish(event).await;
+                }
+                Err(LifecycleError::Server(ServerError::AlreadyRunning)) => {}
+                Err(e) => {
+                    let event = event.outcome(Outcome::Failed).detail(e.to_string());
+                    servers.events.publish(event).await;
+                }
+            }
+            result.map(drop)
         });
         match started.await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => tracing::info!(profile = %profile.id, "server started on demand"),
             Ok(Err(LifecycleError::Server(ServerError::AlreadyRunning))) => {
                 // Started by someone else (the API, a restart): wait for it.
                 self.until_running(&profile.id).await;
             }
             Ok(Err(e)) => {
                 tracing::warn!(profile = %profile.id, error = %e, "cannot start a server on demand");
-                return Err(GatewayError::ModelUnavailable(format!(
-                    "The model `{name}` could not be started: {e}"
-                )));
+                let why = format!("The model `{name}` could not be started: {e}");
+                lane.start_failed(why.clone());
+                return Err(GatewayError::ModelUnavailable(why));
             }
             Err(_) => return Err(GatewayError::Internal),
         }
-        tracing::info!(profile = %profile.id, "server started on demand");
-        self.supervisor.serving(&profile.id).ok_or_else(|| {
+        supervisor.serving(&profile.id).ok_or_else(|| {
             GatewayError::ModelUnavailable(format!("The model `{name}` stopped while starting"))
         })
     }
 
     /// Wait until profile `id`'s server is healthy or has ended.
     async fn until_running(&self, id: &str) {
-        if let Some(mut state) = self.supervisor.subscribe(id) {
+        let supervisor = &self.servers.supervisor;
+        if let Some(mut state) = supervisor.subscribe(id) {
             let settled = |s: &RunState| matches!(s, RunState::Running | RunState::Exited(_));
-            let _ = tokio::time::timeout(self.supervisor.start_timeout(), state.wait_for(settled))
-                .await;
+            let _ = tokio::time::timeout(supervisor.start_timeout(), state.wait_for(settled)).await;
         }
     }
 
@@ -392,7 +440,7 @@ impl Gateway {
         &self,
         held: &Held,
         profile: &Profile,
-        request: Request<'_>,
+        request: Upstream,
     ) -> Result<
         (
             u16,
@@ -432,12 +480,19 @@ impl Gateway {
     }
 }
 
+/// What goes upstream: the route, the content type and the body.
+struct Upstream {
+    route: Forward,
+    content_type: Option<String>,
+    body: Bytes,
+}
+
 /// What an admitted request holds until its answer ends.
 struct Held {
     at: (String, u16),
     _slot: tokio::sync::OwnedSemaphorePermit,
     _in_flight: InFlight,
-    _key: Option<KeyTurn>,
+    _key: KeyAdmission,
 }
 
 /// The answer's body, followed for usage, holding the request's admission
@@ -473,10 +528,18 @@ async fn model_of(
     let model = if route.is_multipart() {
         multipart_model(content_type, body).await?
     } else {
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| GatewayError::InvalidRequest(format!("The body is not JSON: {e}")))?;
-        match value.get("model") {
-            Some(serde_json::Value::String(m)) => Some(m.clone()),
+        /// Only `model` is read; every other field is skipped, not built.
+        #[derive(serde::Deserialize)]
+        struct Named {
+            model: Option<serde_json::Value>,
+        }
+        let named: Named = serde_json::from_slice(body).map_err(|e| {
+            GatewayError::InvalidRequest(format!(
+                "The body must be a JSON object naming a `model`: {e}"
+            ))
+        })?;
+        match named.model {
+            Some(serde_json::Value::String(m)) => Some(m),
             _ => None,
         }
     };

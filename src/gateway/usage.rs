@@ -5,13 +5,14 @@
 //! reports.
 
 use std::{
+    collections::VecDeque,
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{Db, clock::SharedClock};
-use surrealdb::types::SurrealValue;
+use surrealdb::types::{RecordId, SurrealValue};
 use tokio_util::sync::CancellationToken;
 
 /// The usage table.
@@ -33,6 +34,8 @@ DEFINE INDEX gateway_usage_user ON gateway_usage FIELDS user_id, at;
 
 /// How often the buffered records are written.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often records older than the retention are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Records kept while the store cannot take them; beyond, the oldest go.
 const MAX_PENDING: usize = 100_000;
 /// The status recorded when the client hung up before the answer ended
@@ -48,6 +51,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One request through the gateway.
 #[derive(Debug, Clone, PartialEq, SurrealValue)]
 pub struct UsageRecord {
+    /// Made here, so that a write retried after a lost answer is not counted
+    /// twice.
+    pub id: RecordId,
     /// When it arrived.
     pub at: DateTime<Utc>,
     /// The caller's user id.
@@ -116,16 +122,23 @@ struct SumRow {
 pub struct UsageLog {
     db: Db,
     clock: SharedClock,
-    pending: Mutex<Vec<UsageRecord>>,
+    retention: Duration,
+    pending: Mutex<VecDeque<UsageRecord>>,
+    /// One write at a time: the last flush at shutdown waits for the
+    /// writer's.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl UsageLog {
-    /// A log over `db`, timed by `clock`.
-    pub fn new(db: Db, clock: SharedClock) -> Arc<Self> {
+    /// A log over `db`, timed by `clock`, keeping records for `retention`
+    /// (zero: forever).
+    pub fn new(db: Db, clock: SharedClock, retention: Duration) -> Arc<Self> {
         Arc::new(Self {
             db,
             clock,
-            pending: Mutex::new(Vec::new()),
+            retention,
+            pending: Mutex::new(VecDeque::new()),
+            writing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -137,24 +150,35 @@ impl UsageLog {
     /// Buffer one record (no store work).
     pub fn record(&self, record: UsageRecord) {
         let mut pending = lock(&self.pending);
-        if pending.len() >= MAX_PENDING {
-            pending.remove(0);
-            tracing::warn!("usage records are not being written; dropping the oldest");
+        pending.push_back(record);
+        Self::bound(&mut pending);
+    }
+
+    /// Keep at most [`MAX_PENDING`] records, dropping the oldest.
+    fn bound(pending: &mut VecDeque<UsageRecord>) {
+        if pending.len() > MAX_PENDING {
+            let excess = pending.len() - MAX_PENDING;
+            pending.drain(..excess);
+            tracing::warn!(
+                dropped = excess,
+                "usage records are not being written; dropping the oldest"
+            );
         }
-        pending.push(record);
     }
 
     /// Write what is buffered, in one statement; on failure the records stay
-    /// buffered for the next attempt. Returns how many were written.
+    /// buffered for the next attempt (a retry of a write that did land adds
+    /// nothing: records carry their ids). Returns how many were written.
     pub async fn flush(&self) -> Result<usize, surrealdb::Error> {
-        let batch = std::mem::take(&mut *lock(&self.pending));
+        let _one = self.writing.lock().await;
+        let batch: Vec<UsageRecord> = lock(&self.pending).drain(..).collect();
         if batch.is_empty() {
             return Ok(0);
         }
         let n = batch.len();
         let written = match self
             .db
-            .query("INSERT INTO gateway_usage $rows RETURN NONE")
+            .query("INSERT IGNORE INTO gateway_usage $rows RETURN NONE")
             .bind(("rows", batch.clone()))
             .await
         {
@@ -163,19 +187,37 @@ impl UsageLog {
         };
         if let Err(e) = written {
             let mut pending = lock(&self.pending);
-            let newer = std::mem::replace(&mut *pending, batch);
-            pending.extend(newer);
+            for record in batch.into_iter().rev() {
+                pending.push_front(record);
+            }
+            Self::bound(&mut pending);
             return Err(e);
         }
         Ok(n)
     }
 
-    /// Write the buffer every [`FLUSH_EVERY`] until `stop`, then once more.
+    /// Delete the records older than the retention.
+    async fn prune(&self) -> Result<(), surrealdb::Error> {
+        if self.retention.is_zero() {
+            return Ok(());
+        }
+        let cutoff = self.now() - chrono::Duration::from_std(self.retention).unwrap_or_default();
+        self.db
+            .query("DELETE gateway_usage WHERE at < $cutoff")
+            .bind(("cutoff", cutoff))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
+    /// Write the buffer every [`FLUSH_EVERY`] until `stop`, then once more;
+    /// delete records beyond the retention every hour.
     pub fn write_every_second(self: &Arc<Self>, stop: CancellationToken) {
         let log = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(FLUSH_EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut pruned = Instant::now() - PRUNE_EVERY;
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
@@ -183,6 +225,12 @@ impl UsageLog {
                 }
                 if let Err(e) = log.flush().await {
                     tracing::warn!(error = %e, "cannot write usage records; keeping them for the next attempt");
+                }
+                if pruned.elapsed() >= PRUNE_EVERY {
+                    pruned = Instant::now();
+                    if let Err(e) = log.prune().await {
+                        tracing::warn!(error = %e, "cannot delete old usage records");
+                    }
                 }
             }
             if let Err(e) = log.flush().await {
@@ -284,6 +332,7 @@ impl Tracker {
         let at = log.now() - chrono::Duration::from_std(arrived.elapsed()).unwrap_or_default();
         Self {
             record: UsageRecord {
+                id: RecordId::new("gateway_usage", uuid::Uuid::new_v4().simple().to_string()),
                 at,
                 user_id: caller.user_id,
                 email: caller.email,
@@ -416,7 +465,11 @@ mod tests {
         crate::store::migrate(&db, &[("core", crate::migrations::CORE)])
             .await
             .expect("migrations");
-        let log = UsageLog::new(db, Arc::new(mlx_manager_sdk::clock::SystemClock));
+        let log = UsageLog::new(
+            db,
+            Arc::new(mlx_manager_sdk::clock::SystemClock),
+            Duration::from_secs(3600),
+        );
         let caller = |email: &str, key: Option<&str>| Caller {
             user_id: email.to_owned(),
             email: email.to_owned(),
@@ -433,8 +486,12 @@ mod tests {
             t.ended(false);
         }
         Tracker::new(log.clone(), caller("b@x", None), "llama", Instant::now()); // hung up
+        // A batch written twice (its answer lost) counts once.
+        let again: Vec<UsageRecord> = lock(&log.pending).iter().cloned().collect();
         assert_eq!(log.flush().await.expect("written"), 4);
         assert_eq!(log.flush().await.expect("nothing left"), 0);
+        lock(&log.pending).extend(again);
+        assert_eq!(log.flush().await.expect("rewritten"), 4);
 
         let by_user = log
             .sums(None, None, None, GroupBy::User)

@@ -371,8 +371,57 @@ async fn key_with(app: &TestApp, token: &str, fields: Value) -> String {
     json(resp).await["key"].as_str().expect("key").to_owned()
 }
 
+/// The audit log's `server.start` / `server.stop` events of profile `id`,
+/// once `n` of them are there.
+async fn server_events(app: &TestApp, token: &str, action: &str, id: &str, n: usize) -> Vec<Value> {
+    crate::helpers::poll_until(Duration::from_secs(10), action, || async {
+        let page = json(
+            app.get_as(token, &format!("/api/audit/events?action={action}"))
+                .await,
+        )
+        .await;
+        let events: Vec<Value> = page["events"]
+            .as_array()?
+            .iter()
+            .filter(|e| e["target"]["id"] == id)
+            .cloned()
+            .collect();
+        (events.len() >= n).then_some(events)
+    })
+    .await
+}
+
+/// `n` concurrent chat requests for `model` as `token`; their statuses.
+async fn concurrently(app: &TestApp, token: &str, model: &str, n: usize) -> Vec<StatusCode> {
+    let mut requests = Vec::new();
+    for i in 0..n {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url("/v1/chat/completions"),
+            token.to_owned(),
+        );
+        let body =
+            json!({"model": model, "messages": [{"role": "user", "content": format!("hi {i}")}]});
+        requests.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("request")
+                .status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for r in requests {
+        statuses.push(r.await.expect("task"));
+    }
+    statuses
+}
+
 #[tokio::test]
-async fn ten_concurrent_requests_share_one_on_demand_start() {
+async fn ten_concurrent_requests_share_one_on_demand_start_and_its_failure() {
     let app = TestApp::spawn_with(with_fake_servers).await;
     let admin = app.admin_token().await;
     // `slow-start`: the server takes a while to become healthy, so the
@@ -382,31 +431,39 @@ async fn ten_concurrent_requests_share_one_on_demand_start() {
         .await;
     let profile_id = id(&profile);
     assert!(server_entry(&app, &admin, &profile_id).await.is_none());
-    let mut requests = Vec::new();
-    for n in 0..10 {
-        let (client, url, admin) = (
-            app.client.clone(),
-            app.url("/v1/chat/completions"),
-            admin.clone(),
-        );
-        requests.push(tokio::spawn(async move {
-            let resp = client
-                .post(url)
-                .bearer_auth(admin)
-                .json(&json!({"model": "lazy", "messages": [{"role": "user", "content": format!("hi {n}")}]}))
-                .send()
-                .await
-                .expect("request");
-            resp.status()
-        }));
-    }
-    for r in requests {
-        assert_eq!(r.await.expect("task"), StatusCode::OK);
-    }
+    let statuses = concurrently(&app, &admin, "lazy", 10).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
     let log = log_of(&app, &profile_id);
-    assert_eq!(log.matches("ARGV ").count(), 1, "one start: {log}");
     assert_eq!(log.matches("REQUEST /v1/chat/completions").count(), 10);
+    // One start, recorded as the caller's.
+    let starts = server_events(&app, &admin, "server.start", &profile_id, 1).await;
+    assert_eq!(starts.len(), 1, "{starts:?}");
+    assert_eq!(starts[0]["actor"]["email"], crate::helpers::ADMIN);
     assert!(server_entry(&app, &admin, &profile_id).await.is_some());
+
+    // A server that cannot start: every waiting request hears of the one
+    // failed attempt instead of trying again.
+    let broken = app
+        .create_profile_with(
+            &admin,
+            "broken",
+            "org/fail-at-start",
+            json!({"on_demand": true}),
+        )
+        .await;
+    let statuses = concurrently(&app, &admin, "broken", 5).await;
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::SERVICE_UNAVAILABLE),
+        "{statuses:?}"
+    );
+    let failed = server_events(&app, &admin, "server.start", &id(&broken), 1).await;
+    assert_eq!(failed.len(), 1, "one attempt: {failed:?}");
+    assert_eq!(failed[0]["outcome"], "failed");
     app.shutdown().await;
 }
 
@@ -423,22 +480,32 @@ async fn a_server_started_on_demand_stops_when_idle_but_never_while_a_stream_run
         )
         .await;
     let profile_id = id(&profile);
-    // A stream of 3 s, three times the idle timeout.
+    // A stream of 6 s, six times the idle timeout.
     let resp = post(
         &app,
         &admin,
         "chat/completions",
-        json!({"model": "lazy", "stream": true, "fake": {"chunks": 30, "delay_ms": 100}}),
+        json!({"model": "lazy", "stream": true, "fake": {"chunks": 60, "delay_ms": 100}}),
     )
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let text = resp.text().await.expect("the whole stream");
-    assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
-    assert_eq!(text.matches("chat.completion.chunk").count(), 31);
+    let started = std::time::Instant::now();
+    let mut sse = Sse::from_response(resp);
+    let mut events = 0;
+    while events < 30 || started.elapsed() < Duration::from_secs(3) {
+        assert!(
+            sse.next(Duration::from_secs(10)).await.is_some(),
+            "it streams"
+        );
+        events += 1;
+    }
+    // Three idle timeouts into the stream: the server still runs.
     assert!(
         server_entry(&app, &admin, &profile_id).await.is_some(),
-        "still running when the stream ends"
+        "stopped while a stream ran"
     );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while sse.next_or_end(deadline).await == Some(false) {}
     crate::helpers::poll_until(Duration::from_secs(15), "the idle stop", || async {
         server_entry(&app, &admin, &profile_id)
             .await
@@ -446,6 +513,8 @@ async fn a_server_started_on_demand_stops_when_idle_but_never_while_a_stream_run
             .then_some(())
     })
     .await;
+    let stops = server_events(&app, &admin, "server.stop", &profile_id, 1).await;
+    assert_eq!(stops[0]["actor"]["via"], "system", "{stops:?}");
     // The next request starts it again.
     let resp = post(
         &app,
@@ -455,11 +524,7 @@ async fn a_server_started_on_demand_stops_when_idle_but_never_while_a_stream_run
     )
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        log_of(&app, &profile_id).matches("ARGV ").count(),
-        1,
-        "a new run, a new log"
-    );
+    server_events(&app, &admin, "server.start", &profile_id, 2).await;
     app.shutdown().await;
 }
 
@@ -627,6 +692,16 @@ async fn usage_is_recorded_per_request_and_summed_for_the_caller_or_an_admin() {
         (total == 3).then_some(rows)
     })
     .await;
+    // The 404 was not recorded: a second later the total is still 3.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = json(app.get_as(&admin, "/api/usage?group_by=user").await).await;
+    let total: u64 = again
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["requests"].as_u64())
+        .sum();
+    assert_eq!(total, 3, "{again}");
     let mine = by_user
         .as_array()
         .and_then(|rows| rows.iter().find(|r| r["group"] == "user@example.com"))

@@ -12,6 +12,7 @@
 mod audit;
 mod auth;
 mod bench_credentials;
+mod bench_gateway;
 mod bench_plugins;
 mod cli;
 mod crash;
