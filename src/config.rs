@@ -150,6 +150,16 @@ impl DatabaseSettings {
             _ => format!("surrealkv://{}", data_dir.join("db").display()),
         }
     }
+
+    /// Whether the store is a SurrealDB server other managers may share
+    /// (`ws://`, `wss://`, `http://`, `https://`), rather than embedded.
+    pub fn is_shared(&self) -> bool {
+        self.url.as_deref().is_some_and(|url| {
+            ["ws://", "wss://", "http://", "https://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
+        })
+    }
 }
 
 /// Where files live. `~` at the start of a path is the user's home.

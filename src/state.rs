@@ -79,8 +79,11 @@ impl AppState {
         )?;
         supervisor.reconcile().await.map_err(StoreError::from)?;
         let services = Arc::new(service_manager(&settings, &data_dir));
-        let profiles = Profiles::new(db.clone(), settings.servers.port_start)
+        let mut profiles = Profiles::new(db.clone(), settings.servers.port_start)
             .with_public_bind(settings.servers.allow_public_bind);
+        if settings.database.is_shared() {
+            profiles = profiles.shared();
+        }
         let lifecycle = Lifecycle::new(profiles.clone(), supervisor.clone(), services.clone());
         let usage = UsageLog::new(db.clone(), clock, settings.gateway.usage_retention);
         usage.write_every_second(shutdown.clone());

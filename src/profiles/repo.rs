@@ -1,5 +1,7 @@
 //! `Profiles`: the profile table (SCHEMAFULL, UNIQUE name and UNIQUE port).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
     Db,
@@ -121,6 +123,48 @@ pub struct Profiles {
     db: Db,
     port_start: u16,
     allow_public_bind: bool,
+    /// The table in memory for the gateway's per-request lookup, dropped by
+    /// every write through this repository (`None` for a shared, remote
+    /// store, which other managers may write).
+    snapshot: Option<Arc<Snapshot>>,
+}
+
+/// The profile table as last read, and a counter every write moves: a read
+/// that raced a write is not kept.
+#[derive(Default)]
+struct Snapshot {
+    rows: std::sync::Mutex<Option<Arc<Vec<Profile>>>>,
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl Snapshot {
+    fn get(&self) -> Option<Arc<Vec<Profile>>> {
+        self.rows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn keep(&self, read_after: u64, rows: Vec<Profile>) -> Arc<Vec<Profile>> {
+        let rows = Arc::new(rows);
+        let mut kept = self
+            .rows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.writes.load(std::sync::atomic::Ordering::SeqCst) == read_after {
+            *kept = Some(rows.clone());
+        }
+        rows
+    }
+
+    fn drop_rows(&self) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *self
+            .rows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
 }
 
 /// Whether `host` is a loopback address or `localhost`.
@@ -140,6 +184,22 @@ impl Profiles {
             db,
             port_start,
             allow_public_bind: false,
+            snapshot: Some(Arc::default()),
+        }
+    }
+
+    /// The same repository without the in-memory table: for a store other
+    /// managers share (a `ws://` SurrealDB server), whose writes this one
+    /// would not see.
+    pub fn shared(mut self) -> Self {
+        self.snapshot = None;
+        self
+    }
+
+    /// Forget the in-memory table (after a write).
+    fn written(&self) {
+        if let Some(s) = &self.snapshot {
+            s.drop_rows();
         }
     }
 
@@ -172,9 +232,24 @@ impl Profiles {
         Ok(rows.into_iter().map(Profile::from).collect())
     }
 
-    /// The profiles named `model` or serving it (`model_path`), by name: one
-    /// indexed read for the gateway instead of the whole table.
+    /// The profiles named `model` or serving it (`model_path`), by name: from
+    /// the table in memory (read once after each write), or one indexed read
+    /// for a shared store.
     pub async fn named_or_serving(&self, model: &str) -> Result<Vec<Profile>, ProfileError> {
+        if let Some(snapshot) = &self.snapshot {
+            let rows = match snapshot.get() {
+                Some(rows) => rows,
+                None => {
+                    let before = snapshot.writes.load(std::sync::atomic::Ordering::SeqCst);
+                    snapshot.keep(before, self.list().await?)
+                }
+            };
+            return Ok(rows
+                .iter()
+                .filter(|p| p.values.name == model || p.values.model_path == model)
+                .cloned()
+                .collect());
+        }
         let rows: Vec<Stored> = self
             .db
             .query("SELECT * FROM profile WHERE name = $model OR model_path = $model ORDER BY name")
@@ -248,12 +323,9 @@ impl Profiles {
     )]
     async fn insert(&self, values: &ProfileValues) -> Result<Profile, ProfileError> {
         let row = Row::new(values, false, Utc::now());
-        let created: Option<Stored> = self
-            .db
-            .create("profile")
-            .content(row)
-            .await
-            .map_err(map_write)?;
+        let created: Result<Option<Stored>, _> = self.db.create("profile").content(row).await;
+        self.written();
+        let created = created.map_err(map_write)?;
         created
             .map(Profile::from)
             .ok_or_else(|| ProfileError::Invalid("the store did not return the new profile".into()))
@@ -274,6 +346,7 @@ impl Profiles {
             let row = Row::new(&values, current.service_installed, current.created_at);
             let updated: Result<Option<Stored>, _> =
                 self.db.update(("profile", id)).content(row).await;
+            self.written();
             match updated {
                 Err(e) if classify(&e) == StoreFailure::Conflict && attempt < 20 => {
                     attempt += 1;
@@ -292,13 +365,14 @@ impl Profiles {
         id: &str,
         installed: bool,
     ) -> Result<Profile, ProfileError> {
-        let mut r = self
+        let written = self
             .db
             .query("UPDATE ONLY type::record('profile', $id) SET service_installed = $installed RETURN AFTER")
             .bind(("id", id.to_owned()))
             .bind(("installed", installed))
-            .await?;
-        let row: Option<Stored> = r.take(0)?;
+            .await;
+        self.written();
+        let row: Option<Stored> = written?.take(0)?;
         row.map(Profile::from).ok_or(ProfileError::NotFound)
     }
 
@@ -319,8 +393,9 @@ impl Profiles {
         if !is_valid_id(id) {
             return Err(ProfileError::NotFound);
         }
-        let deleted: Option<Stored> = self.db.delete(("profile", id)).await?;
-        deleted.map(|_| ()).ok_or(ProfileError::NotFound)
+        let deleted: Result<Option<Stored>, _> = self.db.delete(("profile", id)).await;
+        self.written();
+        deleted?.map(|_| ()).ok_or(ProfileError::NotFound)
     }
 }
 
@@ -408,6 +483,68 @@ mod tests {
                 "no migration defines profile.{name}: add one for the new field"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn the_gateways_lookup_sees_every_write_through_the_repository_at_once() {
+        let db = store().await;
+        migrate(&db, &[("core", CORE)]).await.expect("migrations");
+        let profiles = Profiles::new(db.clone(), 10240);
+        let names =
+            |found: Vec<Profile>| found.into_iter().map(|p| p.values.name).collect::<Vec<_>>();
+        let p = profiles
+            .create(NewProfile {
+                name: "a".into(),
+                model_path: "org/m".into(),
+                ..NewProfile::default()
+            })
+            .await
+            .expect("create");
+        assert_eq!(
+            names(profiles.named_or_serving("org/m").await.expect("read")),
+            ["a"]
+        );
+        let other = profiles.clone();
+        other
+            .update(
+                &p.id,
+                ProfilePatch {
+                    name: Some("b".into()),
+                    ..ProfilePatch::default()
+                },
+            )
+            .await
+            .expect("rename");
+        assert!(
+            profiles
+                .named_or_serving("a")
+                .await
+                .expect("read")
+                .is_empty()
+        );
+        assert_eq!(
+            names(profiles.named_or_serving("b").await.expect("read")),
+            ["b"]
+        );
+        other.duplicate(&p.id, "c").await.expect("duplicate");
+        assert_eq!(
+            names(profiles.named_or_serving("org/m").await.expect("read")),
+            ["b", "c"]
+        );
+        other.delete(&p.id).await.expect("delete");
+        assert_eq!(
+            names(profiles.named_or_serving("org/m").await.expect("read")),
+            ["c"]
+        );
+        // A shared store is read every time: another manager's write shows.
+        let shared = Profiles::new(db.clone(), 10240).shared();
+        db.query("UPDATE profile SET name = 'd'")
+            .await
+            .expect("a write from elsewhere");
+        assert_eq!(
+            names(shared.named_or_serving("d").await.expect("read")),
+            ["d"]
+        );
     }
 
     #[tokio::test]
