@@ -71,9 +71,9 @@ struct Steer {
     die_after: Option<u32>,
 }
 
-/// An OpenAI-shaped answer to a POST route, streamed when asked.
-#[handler]
-async fn complete(req: &Request, Json(body): Json<Value>) -> Response {
+/// Print `REQUEST <path> <authorization|none>` (whether credentials reached
+/// this server); returns the path.
+fn print_request(req: &Request) -> String {
     let path = req.uri().path().to_owned();
     let credentials =
         req.headers().contains_key("authorization") || req.headers().contains_key("x-api-key");
@@ -81,6 +81,13 @@ async fn complete(req: &Request, Json(body): Json<Value>) -> Response {
         "REQUEST {path} {}",
         if credentials { "authorization" } else { "none" }
     );
+    path
+}
+
+/// An OpenAI-shaped answer to a POST route, streamed when asked.
+#[handler]
+async fn complete(req: &Request, Json(body): Json<Value>) -> Response {
+    let path = print_request(req);
     let field = |name: &str| body.get(name).cloned().unwrap_or_default();
     let model = field("model").as_str().unwrap_or_default().to_owned();
     let steer: Steer = serde_json::from_value(field("fake")).unwrap_or_default();
@@ -159,13 +166,7 @@ async fn complete(req: &Request, Json(body): Json<Value>) -> Response {
 /// A media route's answer: how many bytes of which content type arrived.
 #[handler]
 async fn media(req: &Request, body: Body) -> Response {
-    let path = req.uri().path().to_owned();
-    let credentials =
-        req.headers().contains_key("authorization") || req.headers().contains_key("x-api-key");
-    println!(
-        "REQUEST {path} {}",
-        if credentials { "authorization" } else { "none" }
-    );
+    let path = print_request(req);
     let content_type = req
         .headers()
         .get("content-type")

@@ -44,10 +44,12 @@ pub(crate) struct Lanes {
 impl Lanes {
     /// The lane of profile `id` (made on first use).
     pub fn of(&self, id: &str) -> Arc<Lane> {
-        lock(&self.lanes)
-            .entry(id.to_owned())
-            .or_insert_with(|| Arc::new(Lane::default()))
-            .clone()
+        let mut lanes = lock(&self.lanes);
+        // The key is allocated once per profile, not once per request.
+        if let Some(lane) = lanes.get(id) {
+            return lane.clone();
+        }
+        lanes.entry(id.to_owned()).or_default().clone()
     }
 
     /// Requests for profile `id` (admitted, starting or queued), and of those

@@ -529,7 +529,8 @@ async fn a_server_started_on_demand_stops_when_idle_but_never_while_a_stream_run
 }
 
 #[tokio::test]
-async fn a_full_queue_is_429_with_retry_after_and_queued_requests_are_served_in_turn() {
+async fn a_full_queue_is_429_with_retry_after_and_the_queued_request_is_served_when_the_slot_frees()
+{
     let app = TestApp::spawn_with(with_fake_servers).await;
     let admin = app.admin_token().await;
     let profile = app
