@@ -212,7 +212,8 @@ pub async fn bootstrap<P: PluginSet>(
         offline,
         stopping.clone(),
     )
-    .with_clock(clock.clone());
+    .with_clock(clock.clone())
+    .with_shared_store(settings.database.is_shared());
     let plugins = P::init(config, &mut ctx).await?;
     Ok(Bootstrap {
         settings,
@@ -393,6 +394,11 @@ impl<P: PluginSet> Application<P> {
     /// The port the listener is bound to.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The store the application serves from (tests reach behind its back).
+    pub fn db(&self) -> &mlx_manager_sdk::Db {
+        &self.state.db
     }
 
     /// Serve until SIGINT or SIGTERM, then shut down gracefully.

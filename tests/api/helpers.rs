@@ -18,6 +18,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The data directory (deleted on drop).
     pub data_dir: TempDir,
+    /// The app's store, for tests that change it behind the app's back.
+    pub db: mlx_manager::sdk::Db,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -105,6 +107,7 @@ impl TestApp {
             Config::from_figment(configure(test_figment(data_dir.path()))).expect("config");
         let app = Application::<P>::build_with_clock(config, clock).await?;
         let port = app.port();
+        let db = app.db().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -118,6 +121,7 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             client,
             data_dir,
+            db,
             stop: Some(stop),
             server: Some(server),
         })

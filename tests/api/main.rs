@@ -19,6 +19,7 @@ mod crash;
 mod fake_hub;
 mod foundation;
 mod gateway;
+mod guard;
 mod helpers;
 mod keys;
 mod models;

@@ -59,18 +59,24 @@ pub struct User {
     pub approved_by: Option<String>,
 }
 
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
+impl From<&UserRow> for User {
+    fn from(row: &UserRow) -> Self {
         Self {
             id: row.key(),
             status: row.status(),
             role: row.role(),
-            email: row.email,
+            email: row.email.clone(),
             is_admin: row.is_admin,
             created_at: row.created_at,
             approved_at: row.approved_at,
-            approved_by: row.approved_by,
+            approved_by: row.approved_by.clone(),
         }
+    }
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self::from(&row)
     }
 }
 
@@ -465,7 +471,7 @@ impl AuthApi {
     )]
     async fn me(&self, auth: Auth, plugin: Data<&Arc<AuthPlugin>>) -> Result<Json<User>, ApiError> {
         let user = plugin.service().me(auth.require(AUTH_SELF)?).await?;
-        Ok(Json(user.into()))
+        Ok(Json(User::from(user.as_ref())))
     }
 
     /// Change the caller's password

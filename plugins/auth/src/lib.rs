@@ -5,6 +5,8 @@
 //!   tickets, and the transactional first-admin and last-admin rules.
 //! - `sessions`: one row per login token (its `jti`); revoking a token deletes it.
 //! - `keys`: API keys (`mlxm_<id>_<secret>`), stored as digests.
+//! - `guard`: the users, sessions and keys credential checks read, kept in
+//!   memory until any change to them (off for a shared store).
 //! - `hashing`: Argon2id off the async workers, bounded by a semaphore.
 //! - `tokens`: HS256 (configured or generated secret) or ES256 JWTs, algorithm
 //!   pinned at validation.
@@ -19,6 +21,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod hashing;
 pub mod input;
 pub mod keys;
@@ -77,6 +80,7 @@ impl Plugin for AuthPlugin {
             ctx.permissions().clone(),
             ctx.events().clone(),
             ctx.clock(),
+            guard::Guard::new(!ctx.is_store_shared()),
         ));
         bootstrap_admin(&service, &bootstrap).await?;
         ctx.install_authenticator(service.clone())?;
@@ -164,9 +168,11 @@ async fn bootstrap_admin(
                 role: Some(Role::Admin),
                 status: Some(users::UserStatus::Approved),
             };
+            let change = service.guard().change();
             users::update(service.db(), &user.key(), &patch, &user.key())
                 .await
                 .map_err(fail)?;
+            drop(change);
             let by = mlx_manager_sdk::Actor::system();
             service
                 .reset_password(by, &user.key(), password.expose().to_owned())

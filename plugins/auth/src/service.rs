@@ -21,6 +21,7 @@ use crate::{
     actions,
     config::{AuthConfig, Registration},
     error::AuthError,
+    guard::{Guard, Held},
     hashing::Hasher,
     input::{Email, Password, is_valid_id},
     keys::{self, KeyRow, KeySpec},
@@ -138,6 +139,7 @@ pub struct AuthService {
     throttle: crate::throttle::Throttle,
     touches: Touches,
     clock: SharedClock,
+    guard: Guard,
 }
 
 fn key_target(row: &KeyRow) -> Target {
@@ -154,7 +156,9 @@ fn user_target(user: &UserRow) -> Target {
 
 impl AuthService {
     /// A service over `db` with `config`'s keys and parameters, judging callers
-    /// against `permissions` and publishing its events on `events`.
+    /// against `permissions` and publishing its events on `events`; `guard`
+    /// holds what credential checks read between requests.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Db,
         hasher: Hasher,
@@ -163,6 +167,7 @@ impl AuthService {
         permissions: Arc<Permissions>,
         events: EventBus,
         clock: SharedClock,
+        guard: Guard,
     ) -> Self {
         let throttle = crate::throttle::Throttle::new(config.throttle.clone());
         Self {
@@ -175,6 +180,7 @@ impl AuthService {
             throttle,
             touches: Touches::default(),
             clock,
+            guard,
         }
     }
 
@@ -210,6 +216,48 @@ impl AuthService {
     /// The store.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// What credential checks keep between requests.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// The session `jti` of user `sub` and that user, from the guard's memory
+    /// or the store (and then kept). `None` when either is missing.
+    async fn load_session(
+        &self,
+        sub: &str,
+        jti: &str,
+    ) -> Result<Option<Held<SessionRow>>, AuthError> {
+        if let Some(held) = self.guard.session(jti) {
+            return Ok(Some(held));
+        }
+        let seen = self.guard.generation();
+        let found = match sessions::find_with_user(&self.db, sub, jti).await? {
+            (Some(user), Some(session)) => (Arc::new(user), Arc::new(session)),
+            _ => return Ok(None),
+        };
+        self.guard.keep_session(seen, &found);
+        Ok(Some(found))
+    }
+
+    /// The key `id` and its owner, from the guard's memory or the store (and
+    /// then kept). `None` when either is missing.
+    async fn load_key(&self, id: &str) -> Result<Option<Held<KeyRow>>, AuthError> {
+        if let Some(held) = self.guard.key(id) {
+            return Ok(Some(held));
+        }
+        let seen = self.guard.generation();
+        let Some(row) = keys::find(&self.db, id).await? else {
+            return Ok(None);
+        };
+        let Some(user) = users::find(&self.db, &row.user_id).await? else {
+            return Ok(None);
+        };
+        let found = (Arc::new(user), Arc::new(row));
+        self.guard.keep_key(seen, &found);
+        Ok(Some(found))
     }
 
     /// Register an account: the first one ever is an approved admin; later ones
@@ -347,45 +395,54 @@ impl AuthService {
     /// The approved user a token belongs to, its claims and its session. Fails
     /// for bad, expired or revoked tokens (no session) and for users that are
     /// gone or no longer approved.
-    pub async fn check_token(
-        &self,
-        token: &str,
-    ) -> Result<(UserRow, Claims, SessionRow), AuthError> {
+    pub async fn check_token(&self, token: &str) -> Result<(Arc<UserRow>, Claims), AuthError> {
         let claims = self.tokens.verify(token)?;
         if !is_valid_id(&claims.sub) || !is_valid_id(&claims.jti) {
             return Err(AuthError::InvalidToken);
         }
-        let (user, session) = sessions::find_with_user(&self.db, &claims.sub, &claims.jti).await?;
-        let user = user.ok_or(AuthError::InvalidToken)?;
+        let Some((user, session)) = self.load_session(&claims.sub, &claims.jti).await? else {
+            // The user or the session is gone: which one decides the answer.
+            return match users::find(&self.db, &claims.sub).await? {
+                Some(user) if user.status() != UserStatus::Approved => {
+                    Err(AuthError::AccountInactive)
+                }
+                Some(_) => Err(AuthError::TokenRevoked),
+                None => Err(AuthError::InvalidToken),
+            };
+        };
+        if user.key() != claims.sub {
+            return Err(AuthError::InvalidToken);
+        }
         if user.status() != UserStatus::Approved {
             return Err(AuthError::AccountInactive);
         }
-        let session = session
-            .filter(|s| s.user_id == claims.sub && s.expires_at > self.clock.now())
-            .ok_or(AuthError::TokenRevoked)?;
+        if session.user_id != claims.sub || session.expires_at <= self.clock.now() {
+            return Err(AuthError::TokenRevoked);
+        }
         if user.token_version != claims.ver {
             return Err(AuthError::TokenRevoked);
         }
-        Ok((user, claims, session))
+        Ok((user, claims))
     }
 
     /// The owner and row of a presented API key. A malformed key, an unknown id
     /// and a wrong secret get the same answer; the secret is compared in
     /// constant time (against a dummy digest for an unknown id).
-    async fn check_key(&self, presented: &str) -> Result<(UserRow, KeyRow), AuthError> {
+    async fn check_key(&self, presented: &str) -> Result<Held<KeyRow>, AuthError> {
         let (id, secret) = keys::parse(presented).ok_or(AuthError::InvalidApiKey)?;
-        let row = keys::find(&self.db, id).await?;
-        if !keys::secret_matches(secret, row.as_ref().map(|r| r.digest.as_str())) {
+        let held = self.load_key(id).await?;
+        let digest = held.as_ref().map(|(_, row)| row.digest.as_str());
+        if !keys::secret_matches(secret, digest) {
             tracing::debug!(key = %keys::prefix(id), "API key refused");
             return Err(AuthError::InvalidApiKey);
         }
-        let row = row.ok_or(AuthError::InvalidApiKey)?;
+        let (user, row) = held.ok_or(AuthError::InvalidApiKey)?;
         if row.expired(self.clock.now()) {
             return Err(AuthError::ApiKeyExpired);
         }
-        let user = users::find(&self.db, &row.user_id)
-            .await?
-            .ok_or(AuthError::InvalidApiKey)?;
+        if user.key() != row.user_id {
+            return Err(AuthError::InvalidApiKey);
+        }
         if user.status() != UserStatus::Approved {
             return Err(AuthError::AccountInactive);
         }
@@ -401,12 +458,13 @@ impl AuthService {
             .ok_or(AuthError::InvalidTicket)?;
         match (&ticket.jti, &ticket.key_id) {
             (Some(jti), _) => {
-                let (user, session) =
-                    sessions::find_with_user(&self.db, &ticket.user_id, jti).await?;
-                let user = user.ok_or(AuthError::InvalidTicket)?;
-                let live = session.is_some_and(|s| {
-                    s.user_id == ticket.user_id && s.expires_at > self.clock.now()
-                });
+                let (user, session) = self
+                    .load_session(&ticket.user_id, jti)
+                    .await?
+                    .ok_or(AuthError::TokenRevoked)?;
+                let live = user.key() == ticket.user_id
+                    && session.user_id == ticket.user_id
+                    && session.expires_at > self.clock.now();
                 if !live || user.token_version != ticket.token_version {
                     return Err(AuthError::TokenRevoked);
                 }
@@ -419,12 +477,10 @@ impl AuthService {
                     .with_credential(id))
             }
             (None, Some(key_id)) => {
-                let row = keys::find(&self.db, key_id)
+                let (user, row) = self
+                    .load_key(key_id)
                     .await?
-                    .filter(|k| k.user_id == ticket.user_id && !k.expired(self.clock.now()))
-                    .ok_or(AuthError::InvalidTicket)?;
-                let user = users::find(&self.db, &row.user_id)
-                    .await?
+                    .filter(|(_, k)| k.user_id == ticket.user_id && !k.expired(self.clock.now()))
                     .ok_or(AuthError::InvalidTicket)?;
                 if user.status() != UserStatus::Approved {
                     return Err(AuthError::AccountInactive);
@@ -480,6 +536,7 @@ impl AuthService {
     /// End the session of the login token used for this call.
     pub async fn logout(&self, principal: &Principal) -> Result<(), AuthError> {
         if let Some(CredentialId::Session(jti)) = principal.credential() {
+            let _change = self.guard.change();
             sessions::delete(&self.db, principal.user_id(), jti).await?;
         }
         Ok(())
@@ -487,7 +544,9 @@ impl AuthService {
 
     /// End every session (and their stream tickets) of the caller; keys stay.
     pub async fn logout_all(&self, principal: &Principal) -> Result<(), AuthError> {
+        let change = self.guard.change();
         sessions::delete_all(&self.db, principal.user_id()).await?;
+        drop(change);
         let target = Target::new(
             "user",
             Some(principal.user_id().to_owned()),
@@ -506,9 +565,11 @@ impl AuthService {
 
     /// End one of the caller's sessions.
     pub async fn revoke_session(&self, principal: &Principal, id: &str) -> Result<(), AuthError> {
+        let change = self.guard.change();
         if !is_valid_id(id) || !sessions::delete(&self.db, principal.user_id(), id).await? {
             return Err(AuthError::SessionNotFound);
         }
+        drop(change);
         let target = Target::new(
             "session",
             Some(id.to_owned()),
@@ -694,18 +755,24 @@ impl AuthService {
             .filter(|r| any || r.user_id == principal.user_id())
             .ok_or(AuthError::KeyNotFound)?;
         let owner = (!any).then_some(principal.user_id());
+        let change = self.guard.change();
         if !keys::delete(&self.db, id, owner).await? {
             return Err(AuthError::KeyNotFound);
         }
+        drop(change);
         self.publish(Actor::of(principal), actions::KEY_REVOKE, key_target(&row))
             .await;
         Ok(())
     }
 
     /// The user behind a principal.
-    pub async fn me(&self, principal: &Principal) -> Result<UserRow, AuthError> {
+    pub async fn me(&self, principal: &Principal) -> Result<Arc<UserRow>, AuthError> {
+        if let Some(user) = self.guard.user(principal.user_id()) {
+            return Ok(user);
+        }
         users::find(&self.db, principal.user_id())
             .await?
+            .map(Arc::new)
             .ok_or(AuthError::InvalidToken)
     }
 
@@ -741,9 +808,11 @@ impl AuthService {
             return Err(AuthError::WrongCurrentPassword);
         }
         let hash = self.hasher.hash(&new).await?;
+        let change = self.guard.change();
         let user = users::set_password(&self.db, &user.key(), hash)
             .await?
             .ok_or(AuthError::InvalidToken)?;
+        drop(change);
         self.publish(Actor::of(principal), actions::PASSWORD_CHANGE, target)
             .await;
         let origin = Origin {
@@ -792,9 +861,11 @@ impl AuthService {
             role,
             status: update.status,
         };
+        let change = self.guard.change();
         let after = users::update(&self.db, id, &patch, actor.user_id())
             .await?
             .ok_or(AuthError::UserNotFound)?;
+        drop(change);
         let by = Actor::of(actor);
         let target = user_target(&after);
         if after.role() != before.role() {
@@ -821,9 +892,11 @@ impl AuthService {
             false => None,
         };
         let user = user.ok_or(AuthError::UserNotFound)?;
+        let change = self.guard.change();
         if !users::delete(&self.db, id).await? {
             return Err(AuthError::UserNotFound);
         }
+        drop(change);
         self.publish(by, actions::DELETE, user_target(&user)).await;
         Ok(())
     }
@@ -842,9 +915,11 @@ impl AuthService {
         };
         let user = user.ok_or(AuthError::UserNotFound)?;
         let hash = self.hasher.hash(&password).await?;
+        let change = self.guard.change();
         users::set_password(&self.db, id, hash)
             .await?
             .ok_or(AuthError::UserNotFound)?;
+        drop(change);
         self.publish(by, actions::PASSWORD_RESET, user_target(&user))
             .await;
         Ok(())
@@ -946,7 +1021,7 @@ impl AuthService {
             }
             Credential::ApiKey(_) => return Err(AuthError::InvalidApiKey),
             Credential::Bearer(token) => {
-                let (user, claims, _) = self.check_token(token).await?;
+                let (user, claims) = self.check_token(token).await?;
                 self.principal(&user, CredentialKind::Token)
                     .with_credential(CredentialId::Session(claims.jti))
             }
@@ -976,27 +1051,22 @@ impl Authenticator for AuthService {
 
     async fn revalidate(&self, principal: &Principal) -> Option<Principal> {
         let via = principal.via();
+        let now = self.clock.now();
         match principal.credential()? {
             CredentialId::Session(jti) => {
-                let (user, session) = sessions::find_with_user(&self.db, principal.user_id(), jti)
-                    .await
-                    .ok()?;
-                let user = user.filter(|u| u.status() == UserStatus::Approved)?;
-                session.filter(|s| {
-                    s.user_id == principal.user_id() && s.expires_at > self.clock.now()
-                })?;
-                Some(
+                let (user, session) = self.load_session(principal.user_id(), jti).await.ok()??;
+                let live = user.key() == principal.user_id()
+                    && session.user_id == principal.user_id()
+                    && session.expires_at > now;
+                (live && user.status() == UserStatus::Approved).then(|| {
                     self.principal(&user, via)
-                        .with_credential(CredentialId::Session(jti.clone())),
-                )
+                        .with_credential(CredentialId::Session(jti.clone()))
+                })
             }
             CredentialId::Key(id) => {
-                let row = keys::find(&self.db, id).await.ok()??;
-                if row.expired(self.clock.now()) || row.user_id != principal.user_id() {
-                    return None;
-                }
-                let user = users::find(&self.db, &row.user_id).await.ok()??;
-                (user.status() == UserStatus::Approved)
+                let (user, row) = self.load_key(id).await.ok()??;
+                let live = !row.expired(now) && row.user_id == principal.user_id();
+                (live && user.status() == UserStatus::Approved)
                     .then(|| self.key_principal(&user, &row, via))
             }
         }

@@ -45,6 +45,7 @@ pub struct PluginContext {
     offline: bool,
     stopping: tokio_util::sync::CancellationToken,
     clock: crate::clock::SharedClock,
+    shared_store: bool,
 }
 
 impl PluginContext {
@@ -79,7 +80,21 @@ impl PluginContext {
             offline,
             stopping,
             clock: Arc::new(crate::clock::SystemClock),
+            shared_store: false,
         }
+    }
+
+    /// The same context over a store that other managers may share (a
+    /// SurrealDB server, not an embedded store).
+    pub fn with_shared_store(mut self, shared: bool) -> Self {
+        self.shared_store = shared;
+        self
+    }
+
+    /// Whether other managers may change the store behind this one's back: a
+    /// plugin then keeps nothing from it in memory that it cannot see change.
+    pub fn is_store_shared(&self) -> bool {
+        self.shared_store
     }
 
     /// Cancelled when the server begins to shut down: long-lived streams end on it.
