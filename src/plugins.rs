@@ -11,10 +11,15 @@ use poem::{EndpointExt, endpoint::BoxEndpoint};
 
 use crate::config::{Config, ConfigError};
 
-/// The plugins this build serves: the audit log and authentication. Audit comes
-/// first so that it has subscribed to the event bus before any other plugin
-/// starts (and shuts down last, after the others' last events).
-pub type DefaultPlugins = (mlx_manager_audit::AuditPlugin, mlx_manager_auth::AuthPlugin);
+/// The plugins this build serves: the audit log, metrics and authentication.
+/// Audit comes first so that it has subscribed to the event bus before any
+/// other plugin starts (and shuts down last, after the others' last events);
+/// metrics next, so that it counts the authentication plugin's events too.
+pub type DefaultPlugins = (
+    mlx_manager_audit::AuditPlugin,
+    mlx_manager_metrics::MetricsPlugin,
+    mlx_manager_auth::AuthPlugin,
+);
 
 /// A plugin failed to start.
 #[derive(Debug, thiserror::Error)]

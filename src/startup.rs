@@ -183,6 +183,8 @@ pub struct Bootstrap<P: PluginSet> {
     pub plugins: P::Running,
     /// The clock the plugins and the core decide by.
     pub clock: SharedClock,
+    /// Where the core and the plugins report measurements and gauges.
+    pub observers: mlx_manager_sdk::Observers,
 }
 
 /// Check the config, create the data directory, open the store, apply the
@@ -203,6 +205,7 @@ pub async fn bootstrap<P: PluginSet>(
     sets.extend(P::migrations());
     store::migrate(&db, &sets).await?;
     let events = EventBus::new();
+    let observers = mlx_manager_sdk::Observers::new();
     let stopping = tokio_util::sync::CancellationToken::new();
     let mut ctx = PluginContext::new(
         db.clone(),
@@ -213,7 +216,8 @@ pub async fn bootstrap<P: PluginSet>(
         stopping.clone(),
     )
     .with_clock(clock.clone())
-    .with_shared_store(settings.database.is_shared());
+    .with_shared_store(settings.database.is_shared())
+    .with_observers(observers.clone());
     let plugins = P::init(config, &mut ctx).await?;
     Ok(Bootstrap {
         settings,
@@ -224,6 +228,7 @@ pub async fn bootstrap<P: PluginSet>(
         stopping,
         plugins,
         clock,
+        observers,
     })
 }
 
@@ -339,6 +344,7 @@ impl<P: PluginSet> Application<P> {
             boot.events,
             boot.stopping,
             boot.clock,
+            boot.observers,
         )
         .await?;
         let (routes, templates, allow) = routes::<P>(state.clone(), boot.authenticator)?;

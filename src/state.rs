@@ -1,9 +1,14 @@
 //! `AppState`: what every core handler reaches through `Data<&Arc<AppState>>`,
 //! started before the server binds and stopped after it has stopped serving.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Weak},
+};
 
-use mlx_manager_sdk::{Db, EventBus, clock::SharedClock};
+use mlx_manager_sdk::{
+    Db, EventBus, GaugeFamily, GaugeSample, GaugeSource, Observers, clock::SharedClock,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -64,6 +69,7 @@ impl AppState {
         events: EventBus,
         shutdown: CancellationToken,
         clock: SharedClock,
+        observers: Observers,
     ) -> Result<Arc<Self>, CoreError> {
         // Settings first: nothing is adopted or resumed when one is bad.
         let template =
@@ -85,7 +91,12 @@ impl AppState {
             profiles = profiles.shared();
         }
         let lifecycle = Lifecycle::new(profiles.clone(), supervisor.clone(), services.clone());
-        let usage = UsageLog::new(db.clone(), clock, settings.gateway.usage_retention);
+        let usage = UsageLog::new(
+            db.clone(),
+            clock,
+            settings.gateway.usage_retention,
+            observers.clone(),
+        );
         usage.write_every_second(shutdown.clone());
         let gateway = Gateway::new(
             lifecycle.clone(),
@@ -103,6 +114,7 @@ impl AppState {
             concurrent,
             settings.hub.concurrent_downloads.max(1),
             events.clone(),
+            observers.clone(),
         );
         downloads.prune_finished_every(settings.hub.keep_finished);
         let resumed = downloads
@@ -112,7 +124,7 @@ impl AppState {
         if resumed > 0 {
             tracing::info!(resumed, "unfinished downloads resumed");
         }
-        Ok(Arc::new(Self {
+        let state = Arc::new(Self {
             lifecycle,
             gateway,
             profiles,
@@ -123,7 +135,9 @@ impl AppState {
             hub,
             downloads,
             events,
-        }))
+        });
+        observers.add_gauges(Arc::new(CoreGauges(Arc::downgrade(&state))));
+        Ok(state)
     }
 
     /// Stop what the core started (called once the server no longer serves).
@@ -136,6 +150,78 @@ impl AppState {
         if let Err(e) = self.gateway.usage().flush().await {
             tracing::warn!(error = %e, "cannot write the last usage records");
         }
+    }
+}
+
+/// The core's gauges, read when an observer asks: model servers by state and
+/// their memory, and each gateway lane's queue.
+struct CoreGauges(Weak<AppState>);
+
+#[async_trait::async_trait]
+impl GaugeSource for CoreGauges {
+    async fn gauges(&self) -> Vec<GaugeFamily> {
+        let Some(state) = self.0.upgrade() else {
+            return Vec::new();
+        };
+        let servers = state.supervisor.list_running().await.unwrap_or_default();
+        let mut by_state = [("starting", 0.0), ("running", 0.0), ("stopping", 0.0)];
+        for server in &servers {
+            let name = match server.state {
+                crate::servers::RunState::Starting => "starting",
+                crate::servers::RunState::Running => "running",
+                crate::servers::RunState::Stopping => "stopping",
+                crate::servers::RunState::Exited(_) => continue,
+            };
+            for (state, count) in &mut by_state {
+                if *state == name {
+                    *count += 1.0;
+                }
+            }
+        }
+        let memory = servers
+            .iter()
+            .map(|s| GaugeSample::labelled("profile", &s.profile_name, s.memory_mb * 1_048_576.0))
+            .collect();
+        // Lanes are kept by profile id; the series are by name.
+        let names: std::collections::HashMap<String, String> = match state.profiles.list().await {
+            Ok(list) => list.into_iter().map(|p| (p.id, p.values.name)).collect(),
+            Err(_) => Default::default(),
+        };
+        let (mut waiting, mut forwarded) = (Vec::new(), Vec::new());
+        for (id, all, queued) in state.gateway.loads() {
+            let Some(name) = names.get(&id) else { continue };
+            waiting.push(GaugeSample::labelled("profile", name, queued as f64));
+            forwarded.push(GaugeSample::labelled(
+                "profile",
+                name,
+                all.saturating_sub(queued) as f64,
+            ));
+        }
+        vec![
+            GaugeFamily {
+                name: "servers",
+                help: "Model servers of this manager, by state (starting, running, stopping)",
+                samples: by_state
+                    .into_iter()
+                    .map(|(state, n)| GaugeSample::labelled("state", state, n))
+                    .collect(),
+            },
+            GaugeFamily {
+                name: "server_memory_bytes",
+                help: "Resident memory of a model server's process tree, by profile",
+                samples: memory,
+            },
+            GaugeFamily {
+                name: "gateway_queue_depth",
+                help: "Gateway requests waiting for a turn, by profile",
+                samples: waiting,
+            },
+            GaugeFamily {
+                name: "gateway_in_flight",
+                help: "Gateway requests forwarded or starting their server, by profile",
+                samples: forwarded,
+            },
+        ]
     }
 }
 

@@ -57,6 +57,18 @@ impl Lanes {
     pub fn load(&self, id: &str) -> (usize, usize) {
         lock(&self.lanes).get(id).map_or((0, 0), |l| l.load())
     }
+
+    /// Every lane's profile id and load, as [`Lanes::load`] gives it.
+    pub fn loads(&self) -> Vec<(String, usize, usize)> {
+        let lanes = lock(&self.lanes);
+        lanes
+            .iter()
+            .map(|(id, lane)| {
+                let (all, waiting) = lane.load();
+                (id.clone(), all, waiting)
+            })
+            .collect()
+    }
 }
 
 /// A server the gateway started on demand.

@@ -186,6 +186,12 @@ impl Gateway {
         self.lanes.load(id)
     }
 
+    /// Every profile the gateway has forwarded to, by id, with its load as
+    /// [`Gateway::load`] gives it.
+    pub fn loads(&self) -> Vec<(String, usize, usize)> {
+        self.lanes.loads()
+    }
+
     /// The profiles `allowed` says the caller may use, running or not, by name.
     pub async fn models(
         &self,

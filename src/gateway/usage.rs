@@ -11,7 +11,7 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use mlx_manager_sdk::{Db, clock::SharedClock};
+use mlx_manager_sdk::{Db, GatewayRequest, Measurement, Observers, clock::SharedClock};
 use surrealdb::types::{RecordId, SurrealValue};
 use tokio_util::sync::CancellationToken;
 
@@ -127,18 +127,20 @@ pub struct UsageLog {
     /// One write at a time: the last flush at shutdown waits for the
     /// writer's.
     writing: tokio::sync::Mutex<()>,
+    observers: Observers,
 }
 
 impl UsageLog {
     /// A log over `db`, timed by `clock`, keeping records for `retention`
-    /// (zero: forever).
-    pub fn new(db: Db, clock: SharedClock, retention: Duration) -> Arc<Self> {
+    /// (zero: forever), telling `observers` of every request it records.
+    pub fn new(db: Db, clock: SharedClock, retention: Duration, observers: Observers) -> Arc<Self> {
         Arc::new(Self {
             db,
             clock,
             retention,
             pending: Mutex::new(VecDeque::new()),
             writing: tokio::sync::Mutex::new(()),
+            observers,
         })
     }
 
@@ -147,8 +149,21 @@ impl UsageLog {
         self.clock.now()
     }
 
-    /// Buffer one record (no store work).
+    /// Buffer one record (no store work), and tell the observers.
     pub fn record(&self, record: UsageRecord) {
+        if self.observers.is_watched() {
+            let millis = |ms: i64| Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+            let tokens = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok());
+            let request = GatewayRequest {
+                profile: &record.profile,
+                status: u16::try_from(record.status).unwrap_or(0),
+                duration: millis(record.duration_ms),
+                first_byte: record.ttfb_ms.map(millis),
+                prompt_tokens: tokens(record.prompt_tokens),
+                completion_tokens: tokens(record.completion_tokens),
+            };
+            self.observers.record(&Measurement::Gateway(&request));
+        }
         let mut pending = lock(&self.pending);
         pending.push_back(record);
         Self::bound(&mut pending);
@@ -176,15 +191,15 @@ impl UsageLog {
             return Ok(0);
         }
         let n = batch.len();
-        let written = match self
-            .db
-            .query("INSERT IGNORE INTO gateway_usage $rows RETURN NONE")
-            .bind(("rows", batch.clone()))
-            .await
-        {
-            Ok(resp) => resp.check().map(drop),
-            Err(e) => Err(e),
+        let insert = async {
+            self.db
+                .query("INSERT IGNORE INTO gateway_usage $rows RETURN NONE")
+                .bind(("rows", batch.clone()))
+                .await?
+                .check()
+                .map(drop)
         };
+        let written = self.observers.store("usage.insert", insert).await;
         if let Err(e) = written {
             let mut pending = lock(&self.pending);
             for record in batch.into_iter().rev() {
@@ -469,6 +484,7 @@ mod tests {
             db,
             Arc::new(mlx_manager_sdk::clock::SystemClock),
             Duration::from_secs(3600),
+            Observers::new(),
         );
         let caller = |email: &str, key: Option<&str>| Caller {
             user_id: email.to_owned(),

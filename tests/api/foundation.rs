@@ -421,6 +421,13 @@ fn the_committed_config_file_documents_every_key_with_its_default() {
         Default::default(),
         "[plugins.audit] states the defaults"
     );
+    let metrics: mlx_manager_metrics::config::MetricsConfig =
+        config.plugin("metrics").expect("metrics section");
+    assert_eq!(
+        metrics,
+        Default::default(),
+        "[plugins.metrics] states the defaults"
+    );
     // Every declared action's default least role is written in [permissions].
     for decl in mlx_manager::startup::declared_actions::<mlx_manager::plugins::DefaultPlugins>() {
         let line = format!("# \"{}\" = \"{}\"", decl.action, decl.default_role);
@@ -437,6 +444,9 @@ fn the_committed_config_file_documents_every_key_with_its_default() {
     let audit =
         toml::Value::try_from(mlx_manager_audit::config::AuditConfig::default()).expect("toml");
     collect_keys("plugins.audit", &audit, &mut keys);
+    let metrics =
+        toml::Value::try_from(mlx_manager_metrics::config::MetricsConfig::default()).expect("toml");
+    collect_keys("plugins.metrics", &metrics, &mut keys);
     // Settings without a default (absent from the serialised defaults).
     for key in [
         "database.url",
@@ -451,6 +461,7 @@ fn the_committed_config_file_documents_every_key_with_its_default() {
         "plugins.auth.jwt_public_key_path",
         "plugins.auth.bootstrap.email",
         "plugins.auth.bootstrap.password_file",
+        "plugins.metrics.listen",
     ] {
         keys.push(key.to_owned());
     }

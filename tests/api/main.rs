@@ -22,6 +22,7 @@ mod gateway;
 mod guard;
 mod helpers;
 mod keys;
+mod metrics;
 mod models;
 mod probe_plugin;
 mod profiles;

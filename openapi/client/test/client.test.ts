@@ -258,6 +258,20 @@ describe('TypeScript client against a live server', () => {
     assert.equal(me.data?.is_admin, false);
   });
 
+  test('getMetrics reads OpenMetrics text for the admin and is 403 for a user', async () => {
+    const { data, response } = await sdk.getMetrics({ client: admin.client, parseAs: 'text' });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^application\/openmetrics-text/);
+    assert.equal(typeof data, 'string');
+    const text = data as unknown as string;
+    assert.match(text, /^http_requests_total\{route="\/api\/auth\/me",method="GET",status="200"\} [1-9]/m);
+    assert.match(text, /^auth_users\{status="approved"\} 2$/m);
+    assert.ok(text.endsWith('# EOF\n'));
+
+    const refused = await sdk.getMetrics({ client: user.client });
+    assert.equal(refused.response.status, 403);
+  });
+
   test('a revoked token reaches onUnauthorized and is cleared', async () => {
     const revoked = user.tokens.get();
     assert.ok(revoked);

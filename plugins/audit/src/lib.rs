@@ -14,8 +14,8 @@ pub mod store;
 use std::{sync::Arc, time::Duration};
 
 use mlx_manager_sdk::{
-    Action, ActionDecl, Actor, Db, Event, EventAction, EventBus, Migration, Outcome, Plugin,
-    PluginContext, PluginError, RequestRecord, Role, Target,
+    Action, ActionDecl, Actor, Db, Event, EventAction, EventBus, Migration, Observers, Outcome,
+    Plugin, PluginContext, PluginError, RequestRecord, Role, Target,
 };
 use tokio::sync::{Mutex, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -65,13 +65,15 @@ async fn write_events(
     db: Db,
     mut rx: mpsc::Receiver<Arc<Event>>,
     live: broadcast::Sender<Arc<Row>>,
+    observers: Observers,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let rows: Vec<Row> = batch.drain(..).map(|e| Row::from_event(&e)).collect();
         let mut attempt = 0;
         loop {
-            match store::insert(&db, rows.clone()).await {
+            let insert = store::insert(&db, rows.clone());
+            match observers.store("audit.insert", insert).await {
                 Ok(()) => break,
                 Err(e) if attempt < 5 => {
                     attempt += 1;
@@ -128,7 +130,8 @@ impl Plugin for AuditPlugin {
         let db = ctx.db().clone();
         let (live, _) = broadcast::channel(1024);
         let rx = ctx.events().subscribe();
-        let writer = tokio::spawn(write_events(db.clone(), rx, live.clone()));
+        let observers = ctx.observers().clone();
+        let writer = tokio::spawn(write_events(db.clone(), rx, live.clone(), observers));
         let stopping = ctx.stopping().clone();
         let pruner = if ctx.is_offline() {
             tokio::spawn(async {})

@@ -72,18 +72,24 @@ impl Plugin for AuthPlugin {
             .map_err(|e| PluginError::new(e.to_string()))?
             .map_err(|e| PluginError::new(e.to_string()))?;
         let bootstrap = config.bootstrap.clone();
-        let service = Arc::new(AuthService::new(
-            ctx.db().clone(),
-            hasher,
-            tokens,
-            config,
-            ctx.permissions().clone(),
-            ctx.events().clone(),
-            ctx.clock(),
-            guard::Guard::new(!ctx.is_store_shared()),
-        ));
+        let service = Arc::new(
+            AuthService::new(
+                ctx.db().clone(),
+                hasher,
+                tokens,
+                config,
+                ctx.permissions().clone(),
+                ctx.events().clone(),
+                ctx.clock(),
+                guard::Guard::new(!ctx.is_store_shared()),
+            )
+            .with_observers(ctx.observers().clone()),
+        );
         bootstrap_admin(&service, &bootstrap).await?;
         ctx.install_authenticator(service.clone())?;
+        // Weak: the observers must not keep the service (and its store) alive.
+        ctx.observers()
+            .add_gauges(Arc::new(Gauges(Arc::downgrade(&service))));
         Ok(Self { service })
     }
 
@@ -102,6 +108,47 @@ impl Plugin for AuthPlugin {
 
     async fn run_command(&self, name: &str, matches: &clap::ArgMatches) -> Result<(), PluginError> {
         cli::run(&self.service, name, matches).await
+    }
+}
+
+/// The plugin's gauges: accounts by status and keys not expired, counted in
+/// the store when an observer asks.
+struct Gauges(std::sync::Weak<AuthService>);
+
+#[async_trait::async_trait]
+impl mlx_manager_sdk::GaugeSource for Gauges {
+    async fn gauges(&self) -> Vec<mlx_manager_sdk::GaugeFamily> {
+        use mlx_manager_sdk::{GaugeFamily, GaugeSample};
+        let Some(service) = self.0.upgrade() else {
+            return Vec::new();
+        };
+        let [pending, approved, disabled, keys] =
+            match users::counts(service.db(), service.now()).await {
+                Ok(counts) => counts,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot count accounts and keys for the metrics");
+                    return Vec::new();
+                }
+            };
+        vec![
+            GaugeFamily {
+                name: "auth_users",
+                help: "Accounts, by status (pending, approved, disabled)",
+                samples: [
+                    ("pending", pending),
+                    ("approved", approved),
+                    ("disabled", disabled),
+                ]
+                .into_iter()
+                .map(|(status, n)| GaugeSample::labelled("status", status, n as f64))
+                .collect(),
+            },
+            GaugeFamily {
+                name: "auth_api_keys_active",
+                help: "API keys that have not expired (revoked keys are gone)",
+                samples: vec![GaugeSample::plain(keys as f64)],
+            },
+        ]
     }
 }
 

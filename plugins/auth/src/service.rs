@@ -140,6 +140,7 @@ pub struct AuthService {
     touches: Touches,
     clock: SharedClock,
     guard: Guard,
+    observers: mlx_manager_sdk::Observers,
 }
 
 fn key_target(row: &KeyRow) -> Target {
@@ -181,7 +182,15 @@ impl AuthService {
             touches: Touches::default(),
             clock,
             guard,
+            observers: mlx_manager_sdk::Observers::new(),
         }
+    }
+
+    /// The same service timing its credential checks' store calls for
+    /// `observers`.
+    pub fn with_observers(mut self, observers: mlx_manager_sdk::Observers) -> Self {
+        self.observers = observers;
+        self
     }
 
     async fn publish(&self, actor: Actor, action: EventAction, target: Target) {
@@ -234,7 +243,8 @@ impl AuthService {
             return Ok(Some(held));
         }
         let seen = self.guard.generation();
-        let found = match sessions::find_with_user(&self.db, sub, jti).await? {
+        let read = sessions::find_with_user(&self.db, sub, jti);
+        let found = match self.observers.store("auth.session", read).await? {
             (Some(user), Some(session)) => (Arc::new(user), Arc::new(session)),
             _ => return Ok(None),
         };
@@ -249,10 +259,12 @@ impl AuthService {
             return Ok(Some(held));
         }
         let seen = self.guard.generation();
-        let Some(row) = keys::find(&self.db, id).await? else {
+        let read = keys::find(&self.db, id);
+        let Some(row) = self.observers.store("auth.key", read).await? else {
             return Ok(None);
         };
-        let Some(user) = users::find(&self.db, &row.user_id).await? else {
+        let read = users::find(&self.db, &row.user_id);
+        let Some(user) = self.observers.store("auth.user", read).await? else {
             return Ok(None);
         };
         let found = (Arc::new(user), Arc::new(row));

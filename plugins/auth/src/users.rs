@@ -296,6 +296,25 @@ pub async fn count_pending(db: &Db) -> Result<i64, AuthError> {
     Ok(r.take::<Option<i64>>(0)?.unwrap_or(0))
 }
 
+/// Accounts by status (pending, approved, disabled) and keys not expired at
+/// `now`, in one statement.
+pub async fn counts(db: &Db, now: DateTime<Utc>) -> Result<[i64; 4], AuthError> {
+    let mut r = db
+        .query(
+            "RETURN [
+                array::len((SELECT VALUE id FROM user WHERE status = 'pending')),
+                array::len((SELECT VALUE id FROM user WHERE status = 'approved')),
+                array::len((SELECT VALUE id FROM user WHERE status = 'disabled')),
+                array::len((SELECT VALUE id FROM api_key WHERE expires_at = NONE OR expires_at > $now))
+            ]",
+        )
+        .bind(("now", now))
+        .await?;
+    let counts: Vec<i64> = r.take(0)?;
+    let at = |i: usize| counts.get(i).copied().unwrap_or(0);
+    Ok([at(0), at(1), at(2), at(3)])
+}
+
 /// Whether an approved admin exists.
 pub async fn has_active_admin(db: &Db) -> Result<bool, AuthError> {
     let mut r = db.query(format!("RETURN !({NO_ACTIVE_ADMIN})")).await?;

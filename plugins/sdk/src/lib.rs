@@ -10,6 +10,9 @@
 //! - [`EventBus`] and [`Event`]: typed domain events with actor and time, from
 //!   the core and the plugins to every subscriber, never dropped.
 //! - [`RequestRecord`]: what a plugin's request hook sees after every request.
+//! - [`Observers`]: measurements (store calls, gateway requests, downloaded
+//!   bytes) and gauges (servers by state, users by status) for an observer
+//!   such as the metrics plugin, reported by whoever has them.
 //! - [`Authenticator`]: the seam through which an authentication plugin turns a
 //!   credential into a `Principal`. With none installed every protected call is 401.
 //! - [`Auth`] and [`StreamAuth`]: the security-scheme parameters that protected
@@ -22,6 +25,7 @@ mod access;
 pub mod clock;
 mod error;
 pub mod events;
+pub mod observe;
 mod payload;
 mod plugin;
 mod security;
@@ -33,6 +37,9 @@ pub use access::{
 };
 pub use error::{ApiError, ErrorBody, ErrorCode, codes};
 pub use events::{Actor, ActorVia, Event, EventAction, EventBus, Outcome, Target};
+pub use observe::{
+    GatewayRequest, GaugeFamily, GaugeSample, GaugeSource, Measurement, Observer, Observers,
+};
 pub use payload::{Done, JsonBody};
 pub use plugin::{Migration, Plugin, PluginContext, PluginError, RequestId, RequestRecord};
 pub use security::{

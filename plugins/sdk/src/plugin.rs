@@ -46,6 +46,7 @@ pub struct PluginContext {
     stopping: tokio_util::sync::CancellationToken,
     clock: crate::clock::SharedClock,
     shared_store: bool,
+    observers: crate::Observers,
 }
 
 impl PluginContext {
@@ -81,6 +82,7 @@ impl PluginContext {
             stopping,
             clock: Arc::new(crate::clock::SystemClock),
             shared_store: false,
+            observers: crate::Observers::new(),
         }
     }
 
@@ -89,6 +91,19 @@ impl PluginContext {
     pub fn with_shared_store(mut self, shared: bool) -> Self {
         self.shared_store = shared;
         self
+    }
+
+    /// The same context reporting to `observers` (the core's, shared with
+    /// its own services).
+    pub fn with_observers(mut self, observers: crate::Observers) -> Self {
+        self.observers = observers;
+        self
+    }
+
+    /// Where measurements are reported and gauge sources registered; an
+    /// observer plugin watches it.
+    pub fn observers(&self) -> &crate::Observers {
+        &self.observers
     }
 
     /// Whether other managers may change the store behind this one's back: a

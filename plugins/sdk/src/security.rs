@@ -371,10 +371,13 @@ async fn authenticate(req: &Request, credential: Credential<'_>) -> Result<Princ
         ));
     };
     let from = req.data::<ClientAddress>().map(|c| c.0);
-    let principal = authenticator
-        .authenticate(credential, from)
-        .await?
-        .with_authority(authenticator.clone());
+    // The span names the kind of credential only (its Debug is redacted).
+    let span = tracing::debug_span!("auth", ?credential, user = tracing::field::Empty);
+    let principal =
+        tracing::Instrument::instrument(authenticator.authenticate(credential, from), span.clone())
+            .await?
+            .with_authority(authenticator.clone());
+    span.record("user", principal.user_id());
     if let Some(slot) = req.data::<PrincipalSlot>() {
         slot.set(&principal);
     }

@@ -185,6 +185,8 @@ async fn attempt(
                 }
                 received += n;
                 progress.add(n);
+                ctx.observers
+                    .record(&mlx_manager_sdk::Measurement::DownloadBytes(n));
             }
         }
     };

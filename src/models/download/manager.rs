@@ -45,7 +45,8 @@ pub struct DownloadManager {
 
 impl DownloadManager {
     /// A manager downloading from `hub` into `cache`, `concurrent_files` files
-    /// of a model at a time. Call [`Self::resume_unfinished`] to resume tasks.
+    /// of a model at a time, telling `observers` of every received byte. Call
+    /// [`Self::resume_unfinished`] to resume tasks.
     pub fn new(
         db: Db,
         hub: Arc<HubClient>,
@@ -53,6 +54,7 @@ impl DownloadManager {
         concurrent_files: usize,
         concurrent_downloads: usize,
         events: EventBus,
+        observers: mlx_manager_sdk::Observers,
     ) -> Arc<Self> {
         Arc::new(Self {
             ctx: JobContext {
@@ -60,6 +62,7 @@ impl DownloadManager {
                 hub,
                 cache,
                 concurrent_files,
+                observers,
             },
             running: Mutex::new(HashMap::new()),
             stop: CancellationToken::new(),

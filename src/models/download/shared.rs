@@ -27,6 +27,8 @@ pub struct JobContext {
     pub cache: HubCache,
     /// Files fetched at the same time.
     pub concurrent_files: usize,
+    /// Told of every received byte.
+    pub observers: mlx_manager_sdk::Observers,
 }
 
 /// Why a job stopped before completing.

@@ -296,6 +296,7 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
         4,
         2,
         mlx_manager::sdk::EventBus::new(),
+        mlx_manager::sdk::Observers::new(),
     );
     let task = first.start(model.clone()).await.expect("started");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -330,6 +331,7 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
         4,
         2,
         mlx_manager::sdk::EventBus::new(),
+        mlx_manager::sdk::Observers::new(),
     );
     assert_eq!(second.resume_unfinished().await.expect("resumed"), 1);
     let done = crate::helpers::poll_until(Duration::from_secs(30), "the resumed task", || async {

@@ -4499,6 +4499,78 @@ export type StreamAuditEventsResponses = {
 
 export type StreamAuditEventsResponse = StreamAuditEventsResponses[keyof StreamAuditEventsResponses];
 
+export type GetMetricsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/metrics';
+};
+
+export type GetMetricsErrors = {
+    /**
+     * The request is malformed (bad JSON, a missing or mistyped field or parameter).
+     */
+    400: ApiError;
+    /**
+     * No credentials, or bad, expired or revoked ones, or an account that is no
+     * longer approved.
+     */
+    401: ApiError;
+    /**
+     * The caller is known but not allowed to do this.
+     */
+    403: ApiError;
+    /**
+     * The resource does not exist.
+     */
+    404: ApiError;
+    /**
+     * The request conflicts with the current state (a duplicate, a running server).
+     */
+    409: ApiError;
+    /**
+     * The request body is larger than the configured limit.
+     */
+    413: ApiError;
+    /**
+     * Well-formed input that breaks a business rule.
+     */
+    422: ApiError;
+    /**
+     * Too many attempts (failed logins from this address or for this account):
+     * wait `Retry-After` seconds.
+     */
+    429: ApiError;
+    /**
+     * An unexpected failure; the cause is in the server log, not here.
+     */
+    500: ApiError;
+    /**
+     * The server cannot do this on this platform.
+     */
+    501: ApiError;
+    /**
+     * An upstream service (such as the Hugging Face Hub) failed.
+     */
+    502: ApiError;
+    /**
+     * A dependency (the store, a service manager) is not available right now.
+     */
+    503: ApiError;
+};
+
+export type GetMetricsError = GetMetricsErrors[keyof GetMetricsErrors];
+
+export type GetMetricsResponses = {
+    /**
+     * Every series, in the OpenMetrics text format (which Prometheus asks
+     * for and reads).
+     */
+    200: string;
+};
+
+export type GetMetricsResponse = GetMetricsResponses[keyof GetMetricsResponses];
+
 export type RegisterData = {
     body: RegisterRequestWritable;
     path?: never;
