@@ -265,7 +265,7 @@ describe('TypeScript client against a live server', () => {
     assert.equal(typeof data, 'string');
     const text = data as unknown as string;
     assert.match(text, /^http_requests_total\{route="\/api\/auth\/me",method="GET",status="200"\} [1-9]/m);
-    assert.match(text, /^auth_users\{status="approved"\} 2$/m);
+    assert.match(text, /^auth_users\{status="approved"\} 2(\.0)?$/m);
     assert.ok(text.endsWith('# EOF\n'));
 
     const refused = await sdk.getMetrics({ client: user.client });
