@@ -222,8 +222,26 @@ impl Profiles {
         ))
     }
 
-    /// Every profile, ordered by name.
+    /// Every profile, ordered by name: from the table in memory (read once
+    /// after each write), or the store's for a shared store.
     pub async fn list(&self) -> Result<Vec<Profile>, ProfileError> {
+        match &self.snapshot {
+            Some(snapshot) => Ok(self.table(snapshot).await?.to_vec()),
+            None => self.read_table().await,
+        }
+    }
+
+    /// The table in memory, read from the store when a write dropped it.
+    async fn table(&self, snapshot: &Snapshot) -> Result<Arc<Vec<Profile>>, ProfileError> {
+        if let Some(rows) = snapshot.get() {
+            return Ok(rows);
+        }
+        let before = snapshot.writes.load(std::sync::atomic::Ordering::SeqCst);
+        Ok(snapshot.keep(before, self.read_table().await?))
+    }
+
+    /// Every stored profile, ordered by name.
+    async fn read_table(&self) -> Result<Vec<Profile>, ProfileError> {
         let rows: Vec<Stored> = self
             .db
             .query("SELECT * FROM profile ORDER BY name")
@@ -237,13 +255,7 @@ impl Profiles {
     /// for a shared store.
     pub async fn named_or_serving(&self, model: &str) -> Result<Vec<Profile>, ProfileError> {
         if let Some(snapshot) = &self.snapshot {
-            let rows = match snapshot.get() {
-                Some(rows) => rows,
-                None => {
-                    let before = snapshot.writes.load(std::sync::atomic::Ordering::SeqCst);
-                    snapshot.keep(before, self.list().await?)
-                }
-            };
+            let rows = self.table(snapshot).await?;
             return Ok(rows
                 .iter()
                 .filter(|p| p.values.name == model || p.values.model_path == model)
@@ -536,6 +548,8 @@ mod tests {
             names(profiles.named_or_serving("org/m").await.expect("read")),
             ["c"]
         );
+        // The listing comes from the same table, as fresh.
+        assert_eq!(names(profiles.list().await.expect("list")), ["c"]);
         // A shared store is read every time: another manager's write shows.
         let shared = Profiles::new(db.clone(), 10240).shared();
         db.query("UPDATE profile SET name = 'd'")

@@ -364,3 +364,55 @@ async fn downloaded_bytes_are_counted() {
     .await;
     assert_eq!(value(&m, "download_bytes", &[]), Some(total));
 }
+
+#[tokio::test]
+async fn health_answers_while_logins_keep_every_hashing_thread_busy() {
+    // Slow hashes (64 MiB, 4 passes) on two hashing threads, no throttling.
+    let app = TestApp::spawn_with(|f| {
+        f.merge(("plugins.auth.argon2.memory_kib", 64 * 1024))
+            .merge(("plugins.auth.argon2.iterations", 4))
+            .merge(("plugins.auth.max_concurrent_hashes", 2))
+            .merge(("plugins.auth.throttle.enabled", false))
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let logins: Vec<_> = (0..20)
+        .map(|_| {
+            let (client, url) = (app.client.clone(), app.url("/api/auth/login"));
+            tokio::spawn(async move {
+                let form = [
+                    ("grant_type", "password"),
+                    ("username", crate::helpers::ADMIN),
+                    ("password", "not it"),
+                ];
+                client
+                    .post(url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    let in_flight = |m: &Exposition| value(m, "auth_hashes_in_flight", &[]);
+    poll_until(
+        std::time::Duration::from_secs(20),
+        "the hashing threads busy",
+        || async {
+            let (m, _) = scrape(&app, &admin).await;
+            (in_flight(&m) == Some(2.0)).then_some(())
+        },
+    )
+    .await;
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    // Still both busy (more logins were waiting): /health was answered
+    // beside the hashes, not after them.
+    let (m, _) = scrape(&app, &admin).await;
+    assert_eq!(in_flight(&m), Some(2.0));
+    for login in logins {
+        assert_eq!(login.await.unwrap().unwrap(), StatusCode::UNAUTHORIZED);
+    }
+    let (m, _) = scrape(&app, &admin).await;
+    assert_eq!(in_flight(&m), Some(0.0));
+}

@@ -1,10 +1,14 @@
-//! Argon2id password hashing off the async workers: each hash runs on the blocking
-//! pool behind a semaphore sized to the CPU count, so a login flood neither stalls
-//! other requests nor grows memory (19 MiB per hash) without bound. The working
-//! memory of a hash is reused (one buffer per hash in flight): a fresh 19 MiB
-//! allocation per login left glibc's per-thread arenas holding hundreds of MB.
+//! Argon2id password hashing off the async workers: each hash runs on a pool
+//! of its own threads (one per hash that may run at once, at the lowest CPU
+//! priority on Linux, so the async workers always come first) behind a
+//! semaphore sized to the CPU count, so a login flood neither stalls other
+//! requests nor grows memory (19 MiB per hash) without bound. The working
+//! memory of a hash is reused while hashes follow one another (one buffer per
+//! hash in flight), and given back after a second without one: a fresh
+//! 19 MiB allocation per login left glibc's per-thread arenas holding hundreds
+//! of MB, and an idle server should not keep what only a flood needs.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
@@ -50,6 +54,76 @@ impl Blocks {
         }
         result
     }
+
+    /// Give back every kept buffer (no hash runs).
+    fn release(&self) {
+        self.free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// A job for a hashing thread.
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// The hashing threads: `size` of them, each taking the next job from one
+/// queue; they end when the last [`Hasher`] clone is dropped.
+struct Pool {
+    jobs: mpsc::Sender<Job>,
+}
+
+/// How long the hashing threads wait without a job before the kept memory is
+/// given back (when no hash is in flight).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The nice value of the hashing threads on Linux (the lowest priority).
+pub const HASHING_NICE: i32 = 19;
+
+impl Pool {
+    /// `size` threads; `idle` runs on one of them after each [`IDLE`] without
+    /// a job.
+    fn new(size: usize, idle: impl Fn() + Send + Sync + 'static) -> Result<Self, AuthError> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let idle = Arc::new(idle);
+        for i in 0..size {
+            let (rx, idle) = (rx.clone(), idle.clone());
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = rx
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv_timeout(IDLE);
+                        match job {
+                            Ok(job) => job(),
+                            Err(mpsc::RecvTimeoutError::Timeout) => idle(),
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
+                })
+                .map_err(|e| AuthError::Internal(format!("cannot start a hashing thread: {e}")))?;
+        }
+        Ok(Self { jobs })
+    }
+}
+
+/// Lower the calling thread to the lowest CPU priority. On Linux the nice
+/// value is per thread, so the async workers keep theirs and always run
+/// first; a hash then only takes CPU they leave. Elsewhere (macOS: the value
+/// is per process) the threads keep the normal priority, and only the
+/// semaphore bounds them.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let me = rustix::thread::gettid();
+        if let Err(e) = rustix::process::setpriority_process(Some(me), HASHING_NICE) {
+            tracing::warn!(error = %e, "cannot lower the priority of a hashing thread");
+        }
+    }
 }
 
 /// Argon2 of `password` with `salt` into an output of `len` bytes, in memory
@@ -82,6 +156,7 @@ const MAX_VERIFY_P: u32 = 16;
 pub struct Hasher {
     argon: Argon2<'static>,
     blocks: Arc<Blocks>,
+    pool: Arc<Pool>,
     permits: Arc<Semaphore>,
     limit: usize,
     /// A hash of a random password, verified for unknown emails so that a login
@@ -111,12 +186,23 @@ impl Hasher {
             keep: concurrency,
             size: argon.params().block_count(),
         });
+        let permits = Arc::new(Semaphore::new(concurrency));
+        // Weak: the threads must not keep the memory (or each other) alive.
+        let (kept, out) = (Arc::downgrade(&blocks), Arc::downgrade(&permits));
+        let idle = move || {
+            if let (Some(blocks), Some(permits)) = (kept.upgrade(), out.upgrade())
+                && permits.available_permits() == concurrency
+            {
+                blocks.release();
+            }
+        };
         let dummy_password = uuid::Uuid::new_v4().to_string();
         let dummy = hash_blocking(&argon, &blocks, &dummy_password)?.into();
         Ok(Self {
             argon,
             blocks,
-            permits: Arc::new(Semaphore::new(concurrency)),
+            pool: Arc::new(Pool::new(concurrency, idle)?),
+            permits,
             limit: concurrency,
             dummy,
         })
@@ -143,7 +229,12 @@ impl Hasher {
         Ok(known && matches)
     }
 
-    /// Hashes running or about to run on the blocking pool.
+    /// The most hashes that run at once (the hashing threads).
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Hashes running or about to run on the hashing threads.
     pub fn in_flight(&self) -> usize {
         self.limit - self.permits.available_permits()
     }
@@ -152,20 +243,30 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        // The permit moves into the blocking task: if the request is dropped (the
-        // client hangs up), the hash still counts until it has really finished.
+        // The permit moves into the job: if the request is dropped (the client
+        // hangs up), the hash still counts until it has really finished.
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| AuthError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|e| AuthError::Internal(format!("hashing task failed: {e}")))
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            // A panic is this hash's failure, not the thread's end.
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            drop(permit);
+            if let Ok(out) = out {
+                let _ = done.send(out);
+            }
+        });
+        self.pool
+            .jobs
+            .send(job)
+            .map_err(|_| AuthError::Internal("the hashing threads have stopped".into()))?;
+        result
+            .await
+            .map_err(|_| AuthError::Internal("hashing failed (the hash panicked)".into()))
     }
 }
 
@@ -346,7 +447,7 @@ mod tests {
     async fn hashing_does_not_block_the_async_workers() {
         // One runtime thread: if a hash ran on it, no timer could tick until the
         // hash finished. Eight queued hashes (~30 ms each) leave room for many ticks
-        // only because they run on the blocking pool.
+        // only because they run on the hashing threads.
         let h = Hasher::new(&Argon2Config::default(), 1).expect("hasher");
         let pw = Password::parse("12345678".into()).expect("ok");
         let hashes = (0..8).map(|_| {
@@ -392,6 +493,96 @@ mod tests {
         // The next hash waits for it, then runs.
         assert!(h.hash(&pw).await.is_ok());
         assert_eq!(h.in_flight(), 0);
+    }
+
+    /// The nice value of every hashing thread of this process (Linux).
+    #[cfg(target_os = "linux")]
+    fn hashing_thread_nices() -> Vec<i32> {
+        let mut nices = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").expect("tasks") {
+            let dir = task.expect("task").path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            if !comm.starts_with("argon2-") {
+                continue;
+            }
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            // Fields after the command's closing parenthesis start at the
+            // third (state); the nice value is the 19th.
+            let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let nice = after.split_whitespace().nth(16).expect("nice field");
+            nices.push(nice.parse().expect("a number"));
+        }
+        nices
+    }
+
+    #[tokio::test]
+    async fn saturated_hashing_threads_run_at_the_lowest_priority_beside_a_live_runtime() {
+        // 32 MiB, 3 passes: each hash outlasts many turns of the runtime.
+        let slow = Argon2Config {
+            memory_kib: 32 * 1024,
+            iterations: 3,
+            parallelism: 1,
+        };
+        let h = Hasher::new(&slow, 2).expect("hasher");
+        let pw = Password::parse("12345678".into()).expect("ok");
+        let hashes: Vec<_> = (0..8)
+            .map(|_| {
+                let (h, pw) = (h.clone(), pw.clone());
+                tokio::spawn(async move { h.hash(&pw).await })
+            })
+            .collect();
+        while h.in_flight() < h.limit() {
+            tokio::task::yield_now().await;
+        }
+        // Every hashing thread is busy, and the runtime still runs a task
+        // and a timer to the end; the pool is still full afterwards (six
+        // more hashes were queued), so they ran beside the hashes.
+        let answered = tokio::spawn(async {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            "answered"
+        });
+        assert_eq!(answered.await.expect("task"), "answered");
+        assert_eq!(
+            h.in_flight(),
+            h.limit(),
+            "the hashing threads were all busy"
+        );
+        #[cfg(target_os = "linux")]
+        {
+            let nices = hashing_thread_nices();
+            assert!(nices.len() >= 2, "{nices:?}");
+            assert!(nices.iter().all(|n| *n == HASHING_NICE), "{nices:?}");
+        }
+        for hash in hashes {
+            assert!(hash.await.expect("task").is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn the_kept_memory_is_given_back_when_no_hash_has_run_for_a_while() {
+        let h = Hasher::new(&fast(), 2).expect("hasher");
+        let pw = Password::parse("12345678".into()).expect("ok");
+        h.hash(&pw).await.expect("hash");
+        let kept = || h.blocks.free.lock().expect("lock").len();
+        assert_eq!(kept(), 1, "kept for the next hash");
+        let deadline = std::time::Instant::now() + 10 * IDLE;
+        while kept() > 0 {
+            assert!(std::time::Instant::now() < deadline, "never given back");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        // And hashing goes on with fresh memory.
+        let phc = h.hash(&pw).await.expect("hash");
+        assert!(h.verify("12345678", Some(&phc)).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hash_fails_alone_and_the_threads_go_on() {
+        let h = Hasher::new(&fast(), 1).expect("hasher");
+        let failed: Result<(), AuthError> = h.run(|| panic!("a hash that panics")).await;
+        assert!(failed.is_err());
+        assert_eq!(h.in_flight(), 0, "its permit came back");
+        let pw = Password::parse("12345678".into()).expect("ok");
+        assert!(h.hash(&pw).await.is_ok(), "the one thread still hashes");
     }
 
     /// `cargo test -p mlx-manager-auth --release measure_one_hash -- --ignored --nocapture`

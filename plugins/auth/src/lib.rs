@@ -144,6 +144,11 @@ impl mlx_manager_sdk::GaugeSource for Gauges {
                 .collect(),
             },
             GaugeFamily {
+                name: "auth_hashes_in_flight",
+                help: "Password hashes running on the hashing threads (at most one per thread)",
+                samples: vec![GaugeSample::plain(service.hashes_in_flight() as f64)],
+            },
+            GaugeFamily {
                 name: "auth_api_keys_active",
                 help: "API keys that have not expired (revoked keys are gone)",
                 samples: vec![GaugeSample::plain(keys as f64)],

@@ -197,6 +197,11 @@ impl AuthService {
         self.events.publish(Event::new(actor, action, target)).await;
     }
 
+    /// Password hashes running on the hashing threads now.
+    pub fn hashes_in_flight(&self) -> usize {
+        self.hasher.in_flight()
+    }
+
     /// Now, by the service's clock.
     pub fn now(&self) -> chrono::DateTime<Utc> {
         self.clock.now()

@@ -71,7 +71,9 @@ impl Plugin for MetricsPlugin {
 
     async fn init(config: MetricsConfig, ctx: &mut PluginContext) -> Result<Self, PluginError> {
         let series = Arc::new(Series::default());
-        let stopping = ctx.stopping().clone();
+        // Its own token, cancelled by the server's: the plugin's shutdown
+        // stops its listener without cancelling anything of the core's.
+        let stopping = ctx.stopping().child_token();
         let observers = ctx.observers().clone();
         let mut tasks = Vec::new();
         let serving = config.enabled && !ctx.is_offline();
