@@ -4,7 +4,7 @@
 //! semaphore sized to the CPU count, so a login flood neither stalls other
 //! requests nor grows memory (19 MiB per hash) without bound. The working
 //! memory of a hash is reused while hashes follow one another (one buffer per
-//! hash in flight), and given back after a second without one: a fresh
+//! hash in flight), and given back after half a second without one: a fresh
 //! 19 MiB allocation per login left glibc's per-thread arenas holding hundreds
 //! of MB, and an idle server should not keep what only a flood needs.
 
@@ -75,7 +75,7 @@ struct Pool {
 
 /// How long the hashing threads wait without a job before the kept memory is
 /// given back (when no hash is in flight).
-const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+const IDLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The nice value of the hashing threads on Linux (the lowest priority).
 pub const HASHING_NICE: i32 = 19;
