@@ -86,7 +86,8 @@ impl AppState {
         supervisor.reconcile().await.map_err(StoreError::from)?;
         let services = Arc::new(service_manager(&settings, &data_dir));
         let mut profiles = Profiles::new(db.clone(), settings.servers.port_start)
-            .with_public_bind(settings.servers.allow_public_bind);
+            .with_public_bind(settings.servers.allow_public_bind)
+            .observed(observers.clone());
         if settings.database.is_shared() {
             profiles = profiles.shared();
         }

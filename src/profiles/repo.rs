@@ -127,6 +127,8 @@ pub struct Profiles {
     /// every write through this repository (`None` for a shared, remote
     /// store, which other managers may write).
     snapshot: Option<Arc<Snapshot>>,
+    /// Told how long its reads take (`profiles.list`, `profiles.get`).
+    observers: mlx_manager_sdk::Observers,
 }
 
 /// The profile table as last read, and a counter every write moves: a read
@@ -185,7 +187,14 @@ impl Profiles {
             port_start,
             allow_public_bind: false,
             snapshot: Some(Arc::default()),
+            observers: mlx_manager_sdk::Observers::new(),
         }
+    }
+
+    /// The same repository, timing its reads for `observers`.
+    pub fn observed(mut self, observers: mlx_manager_sdk::Observers) -> Self {
+        self.observers = observers;
+        self
     }
 
     /// The same repository without the in-memory table: for a store other
@@ -242,11 +251,13 @@ impl Profiles {
 
     /// Every stored profile, ordered by name.
     async fn read_table(&self) -> Result<Vec<Profile>, ProfileError> {
-        let rows: Vec<Stored> = self
-            .db
-            .query("SELECT * FROM profile ORDER BY name")
-            .await?
-            .take(0)?;
+        let read = async {
+            self.db
+                .query("SELECT * FROM profile ORDER BY name")
+                .await?
+                .take::<Vec<Stored>>(0)
+        };
+        let rows = self.observers.store("profiles.list", read).await?;
         Ok(rows.into_iter().map(Profile::from).collect())
     }
 
@@ -276,7 +287,8 @@ impl Profiles {
         if !is_valid_id(id) {
             return Err(ProfileError::NotFound);
         }
-        let row: Option<Stored> = self.db.select(("profile", id)).await?;
+        let read = self.db.select(("profile", id)).into_future();
+        let row: Option<Stored> = self.observers.store("profiles.get", read).await?;
         row.map(Profile::from).ok_or(ProfileError::NotFound)
     }
 

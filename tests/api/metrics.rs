@@ -91,6 +91,8 @@ async fn requests_are_counted_by_route_template_and_the_text_is_openmetrics() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let nowhere = app.get_as(&admin, "/api/no/such/route/4242").await;
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+    let listed = app.get_as(&admin, "/api/profiles").await;
+    assert_eq!(listed.status(), StatusCode::OK);
 
     let (m, text) = scrape(&app, &admin).await;
     let template = [("route", "/api/profiles/{id}"), ("method", "GET")];
@@ -132,6 +134,10 @@ async fn requests_are_counted_by_route_template_and_the_text_is_openmetrics() {
         &[("op", "auth.session")],
     );
     assert!(session.unwrap_or(0.0) >= 1.0, "{text}");
+    // The profile reads: two found, one not; the listing read the table once.
+    let op = |name| value(&m, "store_query_duration_seconds", &[("op", name)]);
+    assert!(op("profiles.get").unwrap_or(0.0) >= 2.0, "{text}");
+    assert!(op("profiles.list").unwrap_or(0.0) >= 1.0, "{text}");
 
     // The counters move: the first scrape is counted in the second, and a
     // new key and a pending account show in the gauges.
