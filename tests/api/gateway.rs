@@ -362,15 +362,6 @@ async fn server_entry(app: &TestApp, token: &str, profile_id: &str) -> Option<Va
         .cloned()
 }
 
-/// Create an API key for `token`'s user with `fields`; returns its secret.
-async fn key_with(app: &TestApp, token: &str, fields: Value) -> String {
-    let resp = app
-        .send_as(token, Method::POST, "/api/auth/keys", Some(fields))
-        .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    json(resp).await["key"].as_str().expect("key").to_owned()
-}
-
 /// The audit log's `server.start` / `server.stop` events of profile `id`,
 /// once `n` of them are there.
 async fn server_events(app: &TestApp, token: &str, action: &str, id: &str, n: usize) -> Vec<Value> {
@@ -604,7 +595,9 @@ async fn a_full_queue_is_429_with_retry_after_and_the_queued_request_is_served_w
 async fn a_keys_rpm_and_max_concurrent_are_enforced_with_429() {
     let (app, admin, _) = with_running_model().await;
     let body = json!({"model": "qwen", "prompt": "x"});
-    let slow = key_with(&app, &admin, json!({"name": "slow", "rpm": 2})).await;
+    let slow = app
+        .create_key(&admin, json!({"name": "slow", "rpm": 2}))
+        .await;
     for _ in 0..2 {
         let resp = post(&app, &slow, "completions", body.clone()).await;
         assert_eq!(resp.status(), StatusCode::OK);
@@ -625,7 +618,9 @@ async fn a_keys_rpm_and_max_concurrent_are_enforced_with_429() {
         "{refused}"
     );
     // Another key of the same user is not affected.
-    let single = key_with(&app, &admin, json!({"name": "single", "max_concurrent": 1})).await;
+    let single = app
+        .create_key(&admin, json!({"name": "single", "max_concurrent": 1}))
+        .await;
     let resp = post(
         &app,
         &single,
@@ -650,7 +645,7 @@ async fn a_keys_rpm_and_max_concurrent_are_enforced_with_429() {
 async fn usage_is_recorded_per_request_and_summed_for_the_caller_or_an_admin() {
     let (app, admin, _) = with_running_model().await;
     let (_, user) = app.approved_user(&admin, "user@example.com").await;
-    let key = key_with(&app, &user, json!({"name": "script"})).await;
+    let key = app.create_key(&user, json!({"name": "script"})).await;
     let key_prefix = key.rsplit_once('_').expect("prefix").0.to_owned();
     post(&app, &admin, "chat/completions", json!({"model": "qwen"})).await;
     let streamed = post(

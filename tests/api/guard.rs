@@ -19,16 +19,7 @@ async fn held(app: &TestApp, credential: &str) -> Value {
 
 /// A new key of `token`'s user; its secret.
 async fn key(app: &TestApp, token: &str, name: &str) -> String {
-    let resp = app
-        .send_as(
-            token,
-            Method::POST,
-            "/api/auth/keys",
-            Some(json!({ "name": name })),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    json(resp).await["key"].as_str().expect("key").to_owned()
+    app.create_key(token, json!({ "name": name })).await
 }
 
 /// `PUT /api/auth/users/{id}` with `body` as `admin`; expects 200.

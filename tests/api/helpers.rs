@@ -221,6 +221,28 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Give user `id` the role `role`, as `admin`.
+    pub async fn set_role(&self, admin: &str, id: &str, role: &str) -> Response {
+        self.send_as(
+            admin,
+            reqwest::Method::PUT,
+            &format!("/api/auth/users/{id}"),
+            Some(json!({ "role": role })),
+        )
+        .await
+    }
+
+    /// An API key created by the holder of `token` with `fields` (at least a
+    /// `name`); returns the key (panics unless 201).
+    pub async fn create_key(&self, token: &str, fields: Value) -> String {
+        let resp = self
+            .send_as(token, reqwest::Method::POST, "/api/auth/keys", Some(fields))
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        let body: Value = resp.json().await.expect("json");
+        body["key"].as_str().expect("key").to_owned()
+    }
+
     /// A stream ticket minted with `credential` (a token or a key) for `path`;
     /// panics unless 201.
     pub async fn ticket(&self, credential: &str, path: &str) -> String {

@@ -141,15 +141,7 @@ async fn requests_are_counted_by_route_template_and_the_text_is_openmetrics() {
 
     // The counters move: the first scrape is counted in the second, and a
     // new key and a pending account show in the gauges.
-    let resp = app
-        .send_as(
-            &admin,
-            Method::POST,
-            "/api/auth/keys",
-            Some(json!({"name": "scraper"})),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
+    app.create_key(&admin, json!({"name": "scraper"})).await;
     assert_eq!(
         app.register("new@example.com", "a long passphrase")
             .await
@@ -199,28 +191,13 @@ async fn reading_the_metrics_needs_the_operator_role_with_a_token_or_a_key() {
         Some("Requires the operator role (metrics.read)"),
     )
     .await;
-    let promoted = app
-        .send_as(
-            &admin,
-            Method::PUT,
-            &format!("/api/auth/users/{user_id}"),
-            Some(json!({"role": "operator"})),
-        )
-        .await;
+    let promoted = app.set_role(&admin, &user_id, "operator").await;
     assert_eq!(promoted.status(), StatusCode::OK);
     scrape(&app, &user).await;
     // A key limited to metrics.read is enough, in X-API-Key as a scraper
     // would send it.
-    let resp = app
-        .send_as(
-            &admin,
-            Method::POST,
-            "/api/auth/keys",
-            Some(json!({"name": "prometheus", "actions": ["metrics.read"]})),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let key = json(resp).await["key"].as_str().unwrap().to_owned();
+    let scope = json!({"name": "prometheus", "actions": ["metrics.read"]});
+    let key = app.create_key(&admin, scope).await;
     let resp = app
         .client
         .get(app.url("/metrics"))

@@ -15,17 +15,6 @@ fn rank(role: &str) -> usize {
     ROLES.iter().position(|r| *r == role).expect("a role")
 }
 
-/// Give user `id` the role `role` (as the admin).
-async fn set_role(app: &TestApp, admin: &str, id: &str, role: &str) -> reqwest::Response {
-    app.send_as(
-        admin,
-        Method::PUT,
-        &format!("/api/auth/users/{id}"),
-        Some(json!({ "role": role })),
-    )
-    .await
-}
-
 /// An approved account of each role; email by role.
 async fn accounts(app: &TestApp, admin: &str) -> HashMap<&'static str, String> {
     let mut emails = HashMap::new();
@@ -33,7 +22,7 @@ async fn accounts(app: &TestApp, admin: &str) -> HashMap<&'static str, String> {
         let email = format!("role-{role}@example.com");
         let (id, _) = app.approved_user(admin, &email).await;
         assert_eq!(
-            set_role(app, admin, &id, role).await.status(),
+            app.set_role(admin, &id, role).await.status(),
             StatusCode::OK
         );
         emails.insert(role, email);
@@ -213,7 +202,7 @@ async fn users_carry_a_role_and_is_admin_follows_it() {
         (Some("admin"), Some(true))
     );
     let (id, _) = app.approved_user(&admin, "op@example.com").await;
-    let user = json(set_role(&app, &admin, &id, "operator").await).await;
+    let user = json(app.set_role(&admin, &id, "operator").await).await;
     assert_eq!(
         (user["role"].as_str(), user["is_admin"].as_bool()),
         (Some("operator"), Some(false))
@@ -260,7 +249,7 @@ async fn a_demoted_user_loses_the_action_at_the_next_request() {
         .await;
     assert_eq!(ok.status(), StatusCode::CREATED);
     assert_eq!(
-        set_role(&app, &admin, &id, "viewer").await.status(),
+        app.set_role(&admin, &id, "viewer").await.status(),
         StatusCode::OK
     );
     let refused = app
@@ -283,15 +272,15 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         let first = app.admin_token().await;
         let (second_id, _) = app.approved_user(&first, "second@example.com").await;
         assert_eq!(
-            set_role(&app, &first, &second_id, "admin").await.status(),
+            app.set_role(&first, &second_id, "admin").await.status(),
             StatusCode::OK
         );
         let second = app.token("second@example.com", PASSWORD).await;
         let me = json(app.get_as(&first, "/api/auth/me").await).await;
         let first_id = me["id"].as_str().expect("id").to_owned();
         let (a, b) = tokio::join!(
-            set_role(&app, &first, &second_id, "operator"),
-            set_role(&app, &second, &first_id, "user"),
+            app.set_role(&first, &second_id, "operator"),
+            app.set_role(&second, &first_id, "user"),
         );
         let statuses = [a.status(), b.status()];
         let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
@@ -330,7 +319,7 @@ async fn the_last_admin_cannot_demote_themself() {
     let admin = app.admin_token().await;
     let me = json(app.get_as(&admin, "/api/auth/me").await).await;
     let id = me["id"].as_str().expect("id");
-    let resp = set_role(&app, &admin, id, "operator").await;
+    let resp = app.set_role(&admin, id, "operator").await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(resp).await["code"], "last_admin");
     app.shutdown().await;
@@ -369,7 +358,7 @@ async fn permissions_config_moves_an_action_to_another_role() {
         "Requires the operator role (servers.control)"
     );
     assert_eq!(
-        set_role(&app, &admin, &id, "operator").await.status(),
+        app.set_role(&admin, &id, "operator").await.status(),
         StatusCode::OK
     );
     let resp = app

@@ -3,12 +3,12 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use mlx_manager_sdk::{ApiError, Auth, Observers, PluginError};
+use mlx_manager_sdk::{ApiError, Auth, PluginError};
 use poem::{EndpointExt, web::Data};
 use poem_openapi::{ApiResponse, OpenApi, Tags, payload::PlainText};
 use tokio_util::sync::CancellationToken;
 
-use crate::{METRICS_READ, MetricsPlugin, codes, series::Series};
+use crate::{Exposer, METRICS_READ, MetricsPlugin, codes};
 
 /// The plugin's tag.
 #[derive(Tags)]
@@ -62,18 +62,12 @@ impl MetricsApi {
     }
 }
 
-/// What the listener without authentication serves from.
-pub(crate) struct Plain {
-    pub series: Arc<Series>,
-    pub observers: Observers,
-    pub stopping: CancellationToken,
-}
-
 /// Serve `GET /metrics` without authentication on `address` until the server
 /// stops. Binding happens now, so an address in use stops start-up.
 pub(crate) async fn listen(
     address: SocketAddr,
-    plain: Plain,
+    exposer: Arc<Exposer>,
+    stopping: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, PluginError> {
     let cannot = |e: std::io::Error| {
         PluginError::new(format!(
@@ -85,18 +79,15 @@ pub(crate) async fn listen(
         .map_err(cannot)?;
     let bound = listener.local_addr().map_err(cannot)?;
     let acceptor = poem::listener::TcpAcceptor::from_tokio(listener).map_err(cannot)?;
-    let stopping = plain.stopping.clone();
-    let plain = Arc::new(plain);
     let app = poem::Route::new()
         .at(
             "/metrics",
             poem::get(poem::endpoint::make(move |_| {
-                let plain = plain.clone();
+                let exposer = exposer.clone();
                 async move {
-                    let gauges = plain.observers.gauges().await;
                     poem::Response::builder()
                         .content_type(crate::series::CONTENT_TYPE)
-                        .body(plain.series.encode(gauges))
+                        .body(exposer.text().await)
                 }
             })),
         )

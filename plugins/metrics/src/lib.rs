@@ -13,12 +13,11 @@ pub mod api;
 pub mod config;
 pub mod series;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use mlx_manager_sdk::{
     Action, ActionDecl, Observers, Plugin, PluginContext, PluginError, RequestRecord, Role,
 };
-use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::{config::MetricsConfig, series::Series};
@@ -26,11 +25,26 @@ use crate::{config::MetricsConfig, series::Series};
 /// Read the metrics.
 pub const METRICS_READ: Action = Action::new("metrics.read");
 
+/// The series and the gauge sources: what `/metrics` and the listener of
+/// its own both serve.
+pub struct Exposer {
+    series: Arc<Series>,
+    observers: Observers,
+}
+
+impl Exposer {
+    /// The exposition now: every series, with the gauges read from their
+    /// sources.
+    pub async fn text(&self) -> String {
+        let gauges = self.observers.gauges().await;
+        self.series.encode(gauges)
+    }
+}
+
 /// The plugin; its value is in every request's data as `Arc<MetricsPlugin>`.
 pub struct MetricsPlugin {
     enabled: bool,
-    series: Arc<Series>,
-    observers: Observers,
+    exposer: Arc<Exposer>,
     stopping: CancellationToken,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
@@ -41,11 +55,9 @@ impl MetricsPlugin {
         self.enabled
     }
 
-    /// The exposition now: every series, with the gauges read from their
-    /// sources.
+    /// The exposition now (see [`Exposer::text`]).
     pub async fn exposition(&self) -> String {
-        let gauges = self.observers.gauges().await;
-        self.series.encode(gauges)
+        self.exposer.text().await
     }
 }
 
@@ -82,23 +94,21 @@ impl Plugin for MetricsPlugin {
             let rx = ctx.events().subscribe();
             tasks.push(tokio::spawn(count_events(series.clone(), rx)));
         }
-        let plugin = Self {
-            enabled: config.enabled,
-            series,
-            observers,
-            stopping,
-            tasks: Mutex::new(Vec::new()),
-        };
+        let exposer = Arc::new(Exposer { series, observers });
         if serving && let Some(address) = config.listen {
-            tasks.push(api::listen(address, plugin.plain()).await?);
+            tasks.push(api::listen(address, exposer.clone(), stopping.clone()).await?);
         }
-        *plugin.tasks.lock().await = tasks;
-        Ok(plugin)
+        Ok(Self {
+            enabled: config.enabled,
+            exposer,
+            stopping,
+            tasks: Mutex::new(tasks),
+        })
     }
 
     async fn on_request(&self, request: &RequestRecord<'_>) {
         if self.enabled {
-            self.series.request(request);
+            self.exposer.series.request(request);
         }
     }
 
@@ -108,19 +118,9 @@ impl Plugin for MetricsPlugin {
 
     async fn shutdown(&self) {
         self.stopping.cancel();
-        for task in self.tasks.lock().await.drain(..) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for task in tasks {
             task.abort();
-        }
-    }
-}
-
-impl MetricsPlugin {
-    /// What the second listener serves from: the same series and gauges.
-    fn plain(&self) -> api::Plain {
-        api::Plain {
-            series: self.series.clone(),
-            observers: self.observers.clone(),
-            stopping: self.stopping.clone(),
         }
     }
 }
