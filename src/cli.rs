@@ -1,4 +1,5 @@
 //! The command line: `serve` (default), `openapi`, `config check`, `service`,
+//! `store export|import`,
 //! and the commands plugins contribute (the auth plugin's `user ...`). A
 //! plugin command runs after the same bootstrap as the server (store, every
 //! migration, every plugin), then the plugins shut down (the audit log flushes).
@@ -51,6 +52,32 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: ServiceCommand,
+    },
+    /// Export the store to a file, or import one (see the README, "Several
+    /// machines").
+    Store {
+        /// What to do.
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+/// `store` sub-commands: move the store from one SurrealDB deployment to
+/// another (an embedded store to a SurrealDB server that several managers
+/// share).
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Write the configured embedded store (`surrealkv://`, `mem://`), every
+    /// migration applied, as one SurrealQL file.
+    Export {
+        /// The file to write.
+        file: PathBuf,
+    },
+    /// Load a file written by `store export` into the configured store (a new,
+    /// empty database on a SurrealDB server); then start the managers on it.
+    Import {
+        /// The file to read.
+        file: PathBuf,
     },
 }
 
@@ -144,6 +171,9 @@ pub enum CliError {
     /// This program's own path is unknown.
     #[error("cannot find this program: {0}")]
     NoExecutable(std::io::Error),
+    /// The store could not be exported or imported.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The effective configuration cannot be shown as TOML.
     #[error("cannot show the configuration as TOML: {0}")]
     Toml(String),
@@ -186,7 +216,33 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 .unwrap_or_else(|| PathBuf::from("config.toml"));
             manager_service(&config, &path, command).await
         }
+        Command::Store { command } => move_store(&load()?, command).await,
     }
+}
+
+async fn move_store(config: &Config, command: StoreCommand) -> Result<(), CliError> {
+    match command {
+        StoreCommand::Export { file } => {
+            let clock = std::sync::Arc::new(mlx_manager_sdk::clock::SystemClock);
+            let boot = startup::bootstrap::<DefaultPlugins>(config, true, clock).await?;
+            let exported = crate::store::export(&boot.db, &file).await;
+            DefaultPlugins::shutdown(&boot.plugins).await;
+            exported?;
+            println!("exported the store to {}", file.display());
+        }
+        StoreCommand::Import { file } => {
+            let settings = &config.settings;
+            let data_dir = startup::ensure_private_dir(&settings.paths.data_dir())?;
+            let db = crate::store::open(&settings.database, &data_dir).await?;
+            crate::store::import(&db, &file).await?;
+            println!(
+                "imported {} into {}",
+                file.display(),
+                settings.database.url_in(&data_dir)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn is_plugin_command<P: PluginSet>(name: &str) -> bool {

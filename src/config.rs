@@ -382,6 +382,25 @@ impl Default for GatewaySettings {
     }
 }
 
+/// `[node]`: the name that scopes this manager's profiles, server instances and
+/// download tasks in a store that several managers share (see
+/// [`crate::node`]).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSettings {
+    /// 1 to 64 letters, digits, `.`, `_` or `-`. Unset: an id generated once
+    /// and kept in `<data_dir>/node_id`, so that a changed host name moves
+    /// nothing. After start-up it always holds the effective name.
+    pub name: Option<String>,
+}
+
+impl NodeSettings {
+    /// The effective node name (empty only before start-up resolved it).
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or_default()
+    }
+}
+
 /// The whole settings tree of the core. Plugin sections stay raw here and are
 /// read, typed, by each plugin (see [`Config::plugin`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -401,6 +420,8 @@ pub struct Settings {
     pub system: SystemSettings,
     /// `[gateway]`: the OpenAI-compatible gateway.
     pub gateway: GatewaySettings,
+    /// `[node]`: this manager's name among the managers sharing one store.
+    pub node: NodeSettings,
     /// `[permissions]`: the least role allowed per action (declared by the core
     /// and the plugins); actions left out keep their defaults.
     pub permissions: PermissionTable,

@@ -16,6 +16,8 @@
 //!                   resume downloads (AppState), routes, request hooks
 //!   store.rs        SurrealDB (any engine) and numbered migrations
 //!   migrations.rs   the core's migrations
+//!   node.rs         this manager's node name, which scopes its profiles, server
+//!                   instances and downloads in a shared store
 //!   http.rs         body limit, JSON errors for framework failures, request ids and
 //!                   the request span, security headers, host allow-list
 //!   connections.rs  per-peer connection cap, header-read and idle timeouts (an
@@ -53,6 +55,7 @@ pub(crate) mod http;
 pub(crate) mod lifecycle;
 pub mod migrations;
 pub mod models;
+pub mod node;
 pub mod openapi;
 pub mod plugins;
 pub mod profiles;

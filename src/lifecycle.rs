@@ -223,7 +223,9 @@ mod tests {
             .await
             .expect("mem");
         db.use_ns("t").use_db("t").await.expect("ns");
-        migrate(&db, &[("core", CORE)]).await.expect("migrations");
+        migrate(&db, "local", &[("core", CORE)])
+            .await
+            .expect("migrations");
         let settings = ModelServerSettings {
             program: "sh".into(),
             ..ModelServerSettings::default()
@@ -234,6 +236,7 @@ mod tests {
             settings,
             home.to_path_buf(),
             db.clone(),
+            "local",
             EventBus::default(),
         )
         .expect("supervisor");
@@ -246,7 +249,7 @@ mod tests {
             "systemctl".into(),
             runner,
         );
-        let profiles = Profiles::new(db, 10240);
+        let profiles = Profiles::new(db, "local", 10240);
         let lifecycle = Lifecycle::new(profiles.clone(), supervisor, Arc::new(services));
         (lifecycle, profiles)
     }

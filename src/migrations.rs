@@ -45,4 +45,37 @@ DEFINE INDEX download_task_status ON download_task FIELDS status;
         name: "gateway usage",
         sql: crate::gateway::usage::MIGRATION_SQL,
     },
+    Migration {
+        version: 7,
+        name: "per-host profiles, server instances and downloads",
+        sql: PER_HOST_SQL,
+    },
+    Migration {
+        version: 8,
+        name: "profile names and ports unique per host",
+        sql: PER_HOST_INDEX_SQL,
+    },
 ];
+
+/// Profiles, server instances and download tasks belong to one node (the
+/// manager applying this migration takes the rows there are: a single-host
+/// store's). The unique indexes become per node in the next migration: an
+/// index defined in the transaction that updated its rows misses them.
+const PER_HOST_SQL: &str = "
+DEFINE FIELD node ON profile TYPE string;
+REMOVE INDEX profile_name_unique ON profile;
+REMOVE INDEX profile_port_unique ON profile;
+UPDATE profile SET node = $node;
+DEFINE FIELD node ON server_instance TYPE string;
+UPDATE server_instance SET node = $node;
+DEFINE FIELD node ON download_task TYPE string;
+UPDATE download_task SET node = $node;
+";
+
+/// Profile names and ports are unique per node.
+const PER_HOST_INDEX_SQL: &str = "
+DEFINE INDEX profile_name_unique ON profile FIELDS node, name UNIQUE;
+DEFINE INDEX profile_port_unique ON profile FIELDS node, port UNIQUE;
+DEFINE INDEX server_instance_node ON server_instance FIELDS node;
+DEFINE INDEX download_task_node ON download_task FIELDS node;
+";

@@ -198,12 +198,16 @@ pub async fn bootstrap<P: PluginSet>(
     config.check_plugin_names(&P::names())?;
     P::effective_config(config)?;
     let permissions = Arc::new(permissions::<P>(&config.settings)?);
-    let settings = Arc::new(config.settings.clone());
+    let mut settings = config.settings.clone();
     let data_dir = ensure_private_dir(&settings.paths.data_dir())?;
+    let node = crate::node::resolve(settings.node.name.as_deref(), &data_dir)
+        .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    settings.node.name = Some(node);
+    let settings = Arc::new(settings);
     let db = store::open(&settings.database, &data_dir).await?;
     let mut sets = vec![("core", crate::migrations::CORE)];
     sets.extend(P::migrations());
-    store::migrate(&db, &sets).await?;
+    store::migrate(&db, settings.node.name(), &sets).await?;
     let events = EventBus::new();
     let observers = mlx_manager_sdk::Observers::new();
     let stopping = tokio_util::sync::CancellationToken::new();

@@ -15,7 +15,7 @@ use crate::{
     config::{ConfigError, Settings},
     gateway::{Gateway, usage::UsageLog},
     lifecycle::Lifecycle,
-    models::{DownloadManager, HubCache, HubClient},
+    models::{DownloadManager, HubCache, HubClient, JobContext},
     profiles::Profiles,
     servers::{Supervisor, command::Template},
     store::StoreError,
@@ -81,13 +81,18 @@ impl AppState {
             settings.servers.clone(),
             data_dir.clone(),
             db.clone(),
+            settings.node.name(),
             events.clone(),
         )?;
         supervisor.reconcile().await.map_err(StoreError::from)?;
         let services = Arc::new(service_manager(&settings, &data_dir));
-        let mut profiles = Profiles::new(db.clone(), settings.servers.port_start)
-            .with_public_bind(settings.servers.allow_public_bind)
-            .observed(observers.clone());
+        let mut profiles = Profiles::new(
+            db.clone(),
+            settings.node.name(),
+            settings.servers.port_start,
+        )
+        .with_public_bind(settings.servers.allow_public_bind)
+        .observed(observers.clone());
         if settings.database.is_shared() {
             profiles = profiles.shared();
         }
@@ -106,16 +111,18 @@ impl AppState {
             events.clone(),
             usage,
         )?;
-        let cache = HubCache::new(settings.paths.hf_cache());
-        let concurrent = settings.hub.concurrent_files;
+        let jobs = JobContext {
+            db: db.clone(),
+            node: settings.node.name().to_owned(),
+            hub: hub.clone(),
+            cache: HubCache::new(settings.paths.hf_cache()),
+            concurrent_files: settings.hub.concurrent_files,
+            observers: observers.clone(),
+        };
         let downloads = DownloadManager::new(
-            db.clone(),
-            hub.clone(),
-            cache,
-            concurrent,
+            jobs,
             settings.hub.concurrent_downloads.max(1),
             events.clone(),
-            observers.clone(),
         );
         downloads.prune_finished_every(settings.hub.keep_finished);
         let resumed = downloads

@@ -66,7 +66,7 @@ impl From<ProfileError> for ApiError {
             ProfileError::NameTaken => ApiError::conflict(codes::NAME_TAKEN, detail),
             ProfileError::PortTaken => ApiError::conflict(codes::PORT_TAKEN, detail),
             ProfileError::NoFreePort(_) => ApiError::conflict(codes::NO_FREE_PORT, detail),
-            ProfileError::Store(e) => ApiError::internal(e),
+            ProfileError::Store(e) => ApiError::store(&e),
         }
     }
 }

@@ -477,7 +477,7 @@ mod tests {
             .await
             .expect("mem");
         db.use_ns("t").use_db("t").await.expect("ns");
-        crate::store::migrate(&db, &[("core", crate::migrations::CORE)])
+        crate::store::migrate(&db, "local", &[("core", crate::migrations::CORE)])
             .await
             .expect("migrations");
         let log = UsageLog::new(

@@ -19,7 +19,7 @@ pub(crate) mod search;
 
 pub use cache::HubCache;
 pub use characteristics::Characteristics;
-pub use download::{DownloadManager, DownloadStatus, TaskView};
+pub use download::{DownloadManager, DownloadStatus, JobContext, TaskView};
 pub use hub::{HubClient, HubError};
 pub use id::{InvalidModelId, ModelId};
 pub use library::{LocalModel, ModelUsage};

@@ -66,6 +66,8 @@ UPDATE profile SET on_demand = on_demand ?? false, idle_timeout = idle_timeout ?
 struct Row {
     #[surreal(flatten)]
     values: ProfileValues,
+    /// The node (manager) the profile belongs to.
+    node: String,
     service_installed: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -84,9 +86,15 @@ impl Row {
         clippy::disallowed_methods,
         reason = "a record's timestamp; no decision reads it"
     )]
-    fn new(values: &ProfileValues, service_installed: bool, created_at: DateTime<Utc>) -> Self {
+    fn new(
+        values: &ProfileValues,
+        node: &str,
+        service_installed: bool,
+        created_at: DateTime<Utc>,
+    ) -> Self {
         Self {
             values: values.clone(),
+            node: node.to_owned(),
             service_installed,
             created_at,
             updated_at: Utc::now(),
@@ -121,6 +129,8 @@ fn map_write(err: surrealdb::Error) -> ProfileError {
 #[derive(Clone)]
 pub struct Profiles {
     db: Db,
+    /// The node whose profiles these are; the others' are not seen.
+    node: String,
     port_start: u16,
     allow_public_bind: bool,
     /// The table in memory for the gateway's per-request lookup, dropped by
@@ -179,11 +189,13 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 impl Profiles {
-    /// Profiles in `db`; `next_port` starts at `port_start`. Hosts other than
-    /// loopback are refused until [`Profiles::with_public_bind`] allows them.
-    pub fn new(db: Db, port_start: u16) -> Self {
+    /// The profiles of `node` in `db`; `next_port` starts at `port_start`.
+    /// Hosts other than loopback are refused until
+    /// [`Profiles::with_public_bind`] allows them.
+    pub fn new(db: Db, node: &str, port_start: u16) -> Self {
         Self {
             db,
+            node: node.to_owned(),
             port_start,
             allow_public_bind: false,
             snapshot: Some(Arc::default()),
@@ -253,7 +265,8 @@ impl Profiles {
     async fn read_table(&self) -> Result<Vec<Profile>, ProfileError> {
         let read = async {
             self.db
-                .query("SELECT * FROM profile ORDER BY name")
+                .query("SELECT * FROM profile WHERE node = $node ORDER BY name")
+                .bind(("node", self.node.clone()))
                 .await?
                 .take::<Vec<Stored>>(0)
         };
@@ -275,7 +288,11 @@ impl Profiles {
         }
         let rows: Vec<Stored> = self
             .db
-            .query("SELECT * FROM profile WHERE name = $model OR model_path = $model ORDER BY name")
+            .query(
+                "SELECT * FROM profile WHERE node = $node AND (name = $model OR model_path = $model) \
+                 ORDER BY name",
+            )
+            .bind(("node", self.node.clone()))
             .bind(("model", model.to_owned()))
             .await?
             .take(0)?;
@@ -289,14 +306,17 @@ impl Profiles {
         }
         let read = self.db.select(("profile", id)).into_future();
         let row: Option<Stored> = self.observers.store("profiles.get", read).await?;
-        row.map(Profile::from).ok_or(ProfileError::NotFound)
+        row.filter(|r| r.row.node == self.node)
+            .map(Profile::from)
+            .ok_or(ProfileError::NotFound)
     }
 
     /// The lowest port at or above the configured start that no profile uses.
     pub async fn next_port(&self) -> Result<u16, ProfileError> {
         let used: Vec<i64> = self
             .db
-            .query("SELECT VALUE port FROM profile WHERE port >= $start ORDER BY port")
+            .query("SELECT VALUE port FROM profile WHERE node = $node AND port >= $start ORDER BY port")
+            .bind(("node", self.node.clone()))
             .bind(("start", i64::from(self.port_start)))
             .await?
             .take(0)?;
@@ -346,7 +366,7 @@ impl Profiles {
         reason = "a record's timestamp; no decision reads it"
     )]
     async fn insert(&self, values: &ProfileValues) -> Result<Profile, ProfileError> {
-        let row = Row::new(values, false, Utc::now());
+        let row = Row::new(values, &self.node, false, Utc::now());
         let created: Result<Option<Stored>, _> = self.db.create("profile").content(row).await;
         self.written();
         let created = created.map_err(map_write)?;
@@ -367,7 +387,12 @@ impl Profiles {
                 self.check_host(&values.host)
                     .map_err(ProfileError::Invalid)?;
             }
-            let row = Row::new(&values, current.service_installed, current.created_at);
+            let row = Row::new(
+                &values,
+                &self.node,
+                current.service_installed,
+                current.created_at,
+            );
             let updated: Result<Option<Stored>, _> =
                 self.db.update(("profile", id)).content(row).await;
             self.written();
@@ -391,13 +416,20 @@ impl Profiles {
     ) -> Result<Profile, ProfileError> {
         let written = self
             .db
-            .query("UPDATE ONLY type::record('profile', $id) SET service_installed = $installed RETURN AFTER")
+            .query(
+                "UPDATE type::record('profile', $id) SET service_installed = $installed \
+                 WHERE node = $node RETURN AFTER",
+            )
             .bind(("id", id.to_owned()))
+            .bind(("node", self.node.clone()))
             .bind(("installed", installed))
             .await;
         self.written();
-        let row: Option<Stored> = written?.take(0)?;
-        row.map(Profile::from).ok_or(ProfileError::NotFound)
+        let rows: Vec<Stored> = written?.take(0)?;
+        rows.into_iter()
+            .next()
+            .map(Profile::from)
+            .ok_or(ProfileError::NotFound)
     }
 
     /// A copy named `new_name` on the next free port, with `auto_start` off.
@@ -417,9 +449,18 @@ impl Profiles {
         if !is_valid_id(id) {
             return Err(ProfileError::NotFound);
         }
-        let deleted: Result<Option<Stored>, _> = self.db.delete(("profile", id)).await;
+        let deleted = self
+            .db
+            .query("DELETE type::record('profile', $id) WHERE node = $node RETURN BEFORE")
+            .bind(("id", id.to_owned()))
+            .bind(("node", self.node.clone()))
+            .await;
         self.written();
-        deleted?.map(|_| ()).ok_or(ProfileError::NotFound)
+        let gone: Vec<Stored> = deleted?.take(0)?;
+        if gone.is_empty() {
+            return Err(ProfileError::NotFound);
+        }
+        Ok(())
     }
 }
 
@@ -444,7 +485,7 @@ mod tests {
     async fn rows_written_before_migration_4_stay_valid_and_take_the_new_types() {
         let db = store().await;
         let before: Vec<_> = CORE.iter().filter(|m| m.version < 4).cloned().collect();
-        migrate(&db, &[("core", &before)])
+        migrate(&db, "local", &[("core", &before)])
             .await
             .expect("migrations 1-3");
         db.query(
@@ -465,8 +506,10 @@ mod tests {
             refused.is_err(),
             "migration 3 admits only lm and multimodal"
         );
-        migrate(&db, &[("core", CORE)]).await.expect("migration 4");
-        let profiles = Profiles::new(db.clone(), 10240);
+        migrate(&db, "local", &[("core", CORE)])
+            .await
+            .expect("migration 4");
+        let profiles = Profiles::new(db.clone(), "local", 10240);
         let old = profiles.get("old").await.expect("the old row reads");
         assert_eq!(old.values.model_type, ModelType::Multimodal);
         assert_eq!(old.values.max_concurrency, 2);
@@ -496,6 +539,75 @@ mod tests {
         assert!(bad.is_err(), "the schema still refuses unknown types");
     }
 
+    #[tokio::test]
+    async fn a_single_host_store_migrates_to_per_host_rows_without_loss() {
+        let db = store().await;
+        let before: Vec<_> = CORE.iter().filter(|m| m.version < 7).cloned().collect();
+        migrate(&db, "studio", &[("core", &before)])
+            .await
+            .expect("migrations 1-6");
+        db.query(
+            "CREATE profile:old CONTENT { name: 'old', model_path: 'm', model_type: 'lm',
+             port: 10240, host: '127.0.0.1', max_concurrency: 1, queue_timeout: 300,
+             queue_size: 100, enable_auto_tool_choice: false, trust_remote_code: false,
+             log_level: 'INFO', no_log_file: false, auto_start: true,
+             service_installed: false, created_at: time::now(), updated_at: time::now() };
+             CREATE server_instance:old CONTENT { pid: 1234, port: 10240, host: '127.0.0.1',
+             profile_name: 'old', model_path: 'm', started_at: time::now() };
+             CREATE download_task:t1 CONTENT { model_id: 'org/m', status: 'downloading',
+             downloaded_bytes: 5, total_bytes: 10, created_at: time::now(),
+             updated_at: time::now() };",
+        )
+        .await
+        .and_then(|r| r.check())
+        .expect("rows of a single-host store");
+        // The manager that applies migration 7 takes every row there is.
+        migrate(&db, "studio", &[("core", CORE)])
+            .await
+            .expect("migration 7");
+        let mine = Profiles::new(db.clone(), "studio", 10240);
+        let old = mine.get("old").await.expect("kept");
+        assert!(old.values.auto_start, "{old:?}");
+        assert_eq!(mine.list().await.expect("list").len(), 1);
+        let instances = crate::servers::instances::all(&db, "studio")
+            .await
+            .expect("instances");
+        assert_eq!(instances.len(), 1);
+        let task = crate::models::download::tasks::get(&db, "studio", "t1")
+            .await
+            .expect("task");
+        assert_eq!(task.map(|t| t.downloaded_bytes), Some(5));
+
+        // Another node sees none of it, and may reuse the name and the port.
+        let theirs = Profiles::new(db.clone(), "other", 10240);
+        assert!(theirs.list().await.expect("list").is_empty());
+        assert!(matches!(
+            theirs.get("old").await,
+            Err(ProfileError::NotFound)
+        ));
+        assert_eq!(theirs.next_port().await.expect("port"), 10240);
+        let same = NewProfile {
+            name: "old".into(),
+            model_path: "m".into(),
+            port: Some(10240),
+            ..NewProfile::default()
+        };
+        theirs
+            .create(same.clone())
+            .await
+            .expect("free on another node");
+        assert!(matches!(
+            mine.create(same).await,
+            Err(ProfileError::NameTaken)
+        ));
+        assert!(
+            crate::servers::instances::all(&db, "other")
+                .await
+                .expect("instances")
+                .is_empty()
+        );
+    }
+
     #[test]
     fn every_field_of_the_table_has_a_column_in_the_migrations() {
         let sql: String = CORE.iter().map(|m| m.sql).collect();
@@ -512,8 +624,10 @@ mod tests {
     #[tokio::test]
     async fn the_gateways_lookup_sees_every_write_through_the_repository_at_once() {
         let db = store().await;
-        migrate(&db, &[("core", CORE)]).await.expect("migrations");
-        let profiles = Profiles::new(db.clone(), 10240);
+        migrate(&db, "local", &[("core", CORE)])
+            .await
+            .expect("migrations");
+        let profiles = Profiles::new(db.clone(), "local", 10240);
         let names =
             |found: Vec<Profile>| found.into_iter().map(|p| p.values.name).collect::<Vec<_>>();
         let p = profiles
@@ -563,7 +677,7 @@ mod tests {
         // The listing comes from the same table, as fresh.
         assert_eq!(names(profiles.list().await.expect("list")), ["c"]);
         // A shared store is read every time: another manager's write shows.
-        let shared = Profiles::new(db.clone(), 10240).shared();
+        let shared = Profiles::new(db.clone(), "local", 10240).shared();
         db.query("UPDATE profile SET name = 'd'")
             .await
             .expect("a write from elsewhere");
@@ -576,8 +690,10 @@ mod tests {
     #[tokio::test]
     async fn a_stored_value_outside_the_types_fails_the_read_instead_of_becoming_a_default() {
         let db = store().await;
-        migrate(&db, &[("core", CORE)]).await.expect("migrations");
-        let profiles = Profiles::new(db.clone(), 10240);
+        migrate(&db, "local", &[("core", CORE)])
+            .await
+            .expect("migrations");
+        let profiles = Profiles::new(db.clone(), "local", 10240);
         let p = profiles
             .create(NewProfile {
                 name: "p".into(),

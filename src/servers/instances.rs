@@ -44,11 +44,28 @@ struct Stored {
     instance: Instance,
 }
 
-/// Record (or replace) the instance of `profile_id`.
-pub async fn record(db: &Db, profile_id: &str, instance: Instance) -> Result<(), surrealdb::Error> {
-    let _: Option<Instance> = db
+/// An instance with the node (manager) that started it.
+#[derive(Debug, Clone, SurrealValue)]
+struct Row {
+    #[surreal(flatten)]
+    instance: Instance,
+    node: String,
+}
+
+/// Record (or replace) the instance of `profile_id`, started by `node`.
+pub async fn record(
+    db: &Db,
+    node: &str,
+    profile_id: &str,
+    instance: Instance,
+) -> Result<(), surrealdb::Error> {
+    let row = Row {
+        instance,
+        node: node.to_owned(),
+    };
+    let _: Option<Row> = db
         .upsert(("server_instance", profile_id))
-        .content(instance)
+        .content(row)
         .await?;
     Ok(())
 }
@@ -64,9 +81,14 @@ pub async fn clear(db: &Db, profile_id: &str, pid: u32) -> Result<(), surrealdb:
     Ok(())
 }
 
-/// Every recorded instance, by profile id.
-pub async fn all(db: &Db) -> Result<Vec<(String, Instance)>, surrealdb::Error> {
-    let rows: Vec<Stored> = db.select("server_instance").await?;
+/// Every instance `node` recorded, by profile id (other managers' are theirs
+/// to adopt or clear).
+pub async fn all(db: &Db, node: &str) -> Result<Vec<(String, Instance)>, surrealdb::Error> {
+    let rows: Vec<Stored> = db
+        .query("SELECT * FROM server_instance WHERE node = $node")
+        .bind(("node", node.to_owned()))
+        .await?
+        .take(0)?;
     Ok(rows
         .into_iter()
         .map(|s| (record_key(&s.id), s.instance))

@@ -200,6 +200,8 @@ pub struct Supervisor {
     settings: ModelServerSettings,
     data_dir: PathBuf,
     db: Db,
+    /// This manager's node: the instances it records and reconciles.
+    node: String,
     http: reqwest::Client,
     servers: Mutex<HashMap<String, Arc<Managed>>>,
     sampler: Mutex<Sampler>,
@@ -217,6 +219,7 @@ impl Supervisor {
         settings: ModelServerSettings,
         data_dir: PathBuf,
         db: Db,
+        node: &str,
         events: EventBus,
     ) -> Result<Arc<Self>, reqwest::Error> {
         Ok(Arc::new(Self {
@@ -225,6 +228,7 @@ impl Supervisor {
             settings,
             data_dir,
             db,
+            node: node.to_owned(),
             // Servers are local: health probes never go through HTTP(S)_PROXY.
             http: reqwest::Client::builder()
                 .no_proxy()
@@ -442,7 +446,7 @@ impl Supervisor {
         let this = self.clone();
         tokio::spawn(async move {
             if let Some(instance) = record
-                && let Err(e) = instances::record(&this.db, &profile_id, instance).await
+                && let Err(e) = instances::record(&this.db, &this.node, &profile_id, instance).await
             {
                 tracing::warn!(profile = %profile_id, error = %e, "cannot record the server instance");
             }
@@ -680,7 +684,7 @@ impl Supervisor {
         reason = "an adopted server's age, from its recorded start"
     )]
     pub async fn reconcile(self: &Arc<Self>) -> Result<(), surrealdb::Error> {
-        for (profile_id, inst) in instances::all(&self.db).await? {
+        for (profile_id, inst) in instances::all(&self.db, &self.node).await? {
             let pid = u32::try_from(inst.pid).unwrap_or_default();
             let port = u16::try_from(inst.port).unwrap_or_default();
             let same_start = process::is_alive(pid)

@@ -323,8 +323,10 @@ async fn migrations_run_once_each() {
         .expect("mem");
     db.use_ns("t").use_db("t").await.expect("ns");
     let sets = [("core", mlx_manager::migrations::CORE), ("demo", ONCE)];
-    store::migrate(&db, &sets).await.expect("first run");
-    store::migrate(&db, &sets)
+    store::migrate(&db, "local", &sets)
+        .await
+        .expect("first run");
+    store::migrate(&db, "local", &sets)
         .await
         .expect("second run applies nothing");
     let applied = store::applied(&db).await.expect("ledger");
@@ -345,7 +347,7 @@ async fn migrations_run_once_each() {
             sql: "CREATE counter:two SET n = 2;",
         },
     ];
-    store::migrate(&db, &[("demo", MORE)])
+    store::migrate(&db, "local", &[("demo", MORE)])
         .await
         .expect("third run");
     let applied = store::applied(&db).await.expect("ledger");
@@ -462,6 +464,7 @@ fn the_committed_config_file_documents_every_key_with_its_default() {
         "plugins.auth.bootstrap.email",
         "plugins.auth.bootstrap.password_file",
         "plugins.metrics.listen",
+        "node.name",
     ] {
         keys.push(key.to_owned());
     }

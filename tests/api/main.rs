@@ -29,6 +29,7 @@ mod profiles;
 mod real_servers;
 mod request_ids;
 mod roles;
+mod scale_out;
 mod server_env;
 mod server_program;
 mod servers;

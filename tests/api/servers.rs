@@ -483,7 +483,7 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
         .await
         .expect("mem");
     db.use_ns("t").use_db("t").await.expect("ns");
-    mlx_manager::store::migrate(&db, &[("core", mlx_manager::migrations::CORE)])
+    mlx_manager::store::migrate(&db, "local", &[("core", mlx_manager::migrations::CORE)])
         .await
         .expect("migrate");
 
@@ -525,11 +525,22 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
         process_start: None,
         started_at: chrono::Utc::now(),
     };
-    instances::record(&db, "live", instance(live.id(), "live", port))
+    instances::record(&db, "local", "live", instance(live.id(), "live", port))
         .await
         .expect("record");
+    // Another manager's running server, recorded in the same (shared) store:
+    // not this manager's to adopt, stop or forget.
     instances::record(
         &db,
+        "elsewhere",
+        "theirs",
+        instance(live.id(), "theirs", port),
+    )
+    .await
+    .expect("record");
+    instances::record(
+        &db,
+        "local",
         "gone",
         instance(gone_pid, "gone", crate::helpers::free_port()),
     )
@@ -547,6 +558,7 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
         settings,
         dir.path().to_path_buf(),
         db.clone(),
+        "local",
         mlx_manager::sdk::EventBus::new(),
     )
     .expect("supervisor");
@@ -558,7 +570,7 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
         .map(|s| (s.profile_id, s.pid))
         .collect();
     assert_eq!(listed, vec![("live".to_owned(), live.id())]);
-    let recorded: Vec<String> = instances::all(&db)
+    let recorded: Vec<String> = instances::all(&db, "local")
         .await
         .expect("all")
         .into_iter()
@@ -575,13 +587,19 @@ async fn at_start_up_a_recorded_server_that_still_runs_is_adopted_and_a_gone_one
     let status = live.wait().expect("wait");
     assert!(!status.success(), "it was ended by a signal: {status:?}");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !instances::all(&db).await.expect("all").is_empty() {
+    while !instances::all(&db, "local").await.expect("all").is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "the record of the stopped server stays"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let theirs = instances::all(&db, "elsewhere").await.expect("all");
+    assert_eq!(
+        theirs.len(),
+        1,
+        "the other manager's record is neither adopted nor forgotten"
+    );
 }
 
 #[tokio::test]

@@ -841,8 +841,8 @@ impl AuthApi {
         let now = plugin.service().now();
         let locks = plugin
             .service()
-            .throttle()
-            .locks()
+            .throttle_locks()
+            .await?
             .into_iter()
             .map(|l| ThrottleLock {
                 account: l.account,
@@ -890,7 +890,10 @@ impl AuthApi {
         if account.is_none() && ip.is_none() {
             return Err(bad("give account, address or both"));
         }
-        plugin.service().throttle().clear(account.as_deref(), ip);
+        plugin
+            .service()
+            .clear_throttle(account.as_deref(), ip)
+            .await?;
         Ok(Done::NoContent)
     }
 

@@ -143,7 +143,7 @@ impl From<AuthError> for ApiError {
             E::LastAdminDemotion | E::LastAdminDisable | E::LastAdminDelete => {
                 ApiError::bad_request(codes::LAST_ADMIN, detail)
             }
-            E::Store(e) => ApiError::internal(e),
+            E::Store(e) => ApiError::store(&e),
             E::Internal(e) => ApiError::internal(e),
         }
     }

@@ -65,6 +65,7 @@ impl Plugin for AuthPlugin {
 
     async fn init(config: AuthConfig, ctx: &mut PluginContext) -> Result<Self, PluginError> {
         check_lifetimes(&config)?;
+        check_shared_key(&config, ctx.is_store_shared())?;
         let tokens = Tokens::from_config(&config, ctx.data_dir())?;
         let (argon, concurrency) = (config.argon2.clone(), config.max_concurrent_hashes);
         let hasher = tokio::task::spawn_blocking(move || Hasher::new(&argon, concurrency))
@@ -109,6 +110,23 @@ impl Plugin for AuthPlugin {
     async fn run_command(&self, name: &str, matches: &clap::ArgMatches) -> Result<(), PluginError> {
         cli::run(&self.service, name, matches).await
     }
+}
+
+/// A store other managers share needs one signing key for all of them: a
+/// secret each manager generated for itself would make every token valid on
+/// one manager only.
+fn check_shared_key(config: &AuthConfig, shared: bool) -> Result<(), PluginError> {
+    if shared && config.jwt_algorithm == config::JwtAlgorithm::HS256 && config.jwt_secret.is_empty()
+    {
+        return Err(PluginError::new(
+            "the store is a SurrealDB server other managers may share ([database] url ws:// or \
+             wss://), so every manager must sign tokens with the same key: set [plugins.auth] \
+             jwt_secret (or MLX_MANAGER_PLUGINS__AUTH__JWT_SECRET) to one secret of at least 32 \
+             bytes on every manager, or jwt_algorithm = \"ES256\" with the same \
+             jwt_private_key_path and jwt_public_key_path",
+        ));
+    }
+    Ok(())
 }
 
 /// The plugin's gauges: accounts by status and keys not expired, counted in

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use mlx_manager_sdk::{
     Actor, ActorVia, ApiError, Authenticator, Credential, CredentialId, CredentialKind, Db,
     ErrorCode, Event, EventAction, EventBus, KeyScope, Outcome, Permissions, Principal, Role,
-    Target, clock::SharedClock,
+    Target, clock::SharedClock, store::bounded,
 };
 use sha2::{Digest, Sha256};
 
@@ -170,7 +170,10 @@ impl AuthService {
         clock: SharedClock,
         guard: Guard,
     ) -> Self {
-        let throttle = crate::throttle::Throttle::new(config.throttle.clone());
+        // On a store other managers share, the throttle counts in the store too
+        // (the guard keeps nothing in memory there, for the same reason).
+        let shared = (!guard.enabled()).then(|| db.clone());
+        let throttle = crate::throttle::Throttle::new(config.throttle.clone(), shared);
         Self {
             db,
             hasher,
@@ -207,9 +210,18 @@ impl AuthService {
         self.clock.now()
     }
 
-    /// The throttle's counters (for the admin's list and clear).
-    pub fn throttle(&self) -> &crate::throttle::Throttle {
-        &self.throttle
+    /// Every throttle lock in force.
+    pub async fn throttle_locks(&self) -> Result<Vec<crate::throttle::Lock>, AuthError> {
+        self.throttle.locks().await
+    }
+
+    /// Forget the throttle's failures of `account` and/or `address`.
+    pub async fn clear_throttle(
+        &self,
+        account: Option<&str>,
+        address: Option<std::net::IpAddr>,
+    ) -> Result<(), AuthError> {
+        self.throttle.clear(account, address).await
     }
 
     /// Count a failure; publish `auth.throttle_lock` when it started a lock.
@@ -217,7 +229,14 @@ impl AuthService {
         let Some(ip) = address else {
             return;
         };
-        if self.throttle.failed(email, ip) {
+        let started = match self.throttle.failed(email, ip).await {
+            Ok(started) => started,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count a failed attempt");
+                false
+            }
+        };
+        if started {
             let actor = Actor::anonymous(email.map(str::to_owned), ActorVia::Password);
             let target = Target::new("user", None, email.map(str::to_owned));
             let event = Event::new(actor, actions::THROTTLE_LOCK, target)
@@ -248,7 +267,7 @@ impl AuthService {
             return Ok(Some(held));
         }
         let seen = self.guard.generation();
-        let read = sessions::find_with_user(&self.db, sub, jti);
+        let read = bounded(sessions::find_with_user(&self.db, sub, jti));
         let found = match self.observers.store("auth.session", read).await? {
             (Some(user), Some(session)) => (Arc::new(user), Arc::new(session)),
             _ => return Ok(None),
@@ -264,11 +283,11 @@ impl AuthService {
             return Ok(Some(held));
         }
         let seen = self.guard.generation();
-        let read = keys::find(&self.db, id);
+        let read = bounded(keys::find(&self.db, id));
         let Some(row) = self.observers.store("auth.key", read).await? else {
             return Ok(None);
         };
-        let read = users::find(&self.db, &row.user_id);
+        let read = bounded(users::find(&self.db, &row.user_id));
         let Some(user) = self.observers.store("auth.user", read).await? else {
             return Ok(None);
         };
@@ -287,7 +306,7 @@ impl AuthService {
     ) -> Result<UserRow, AuthError> {
         // Each registration spends the address's budget (API.md), before any work.
         if let Some(ip) = address {
-            self.throttle.counted(ip).map_err(AuthError::Throttled)?;
+            self.throttle.counted(ip).await?;
         }
         let email = Email::parse(email)?;
         let password = Password::parse(password)?;
@@ -337,12 +356,10 @@ impl AuthService {
         // Refused before any password work, whether the password is right or not.
         if let Some(ip) = address {
             let account = email.as_ref().map(Email::as_str);
-            if let Err(wait) = self.throttle.check(account, ip) {
-                return Err(AuthError::Throttled(wait));
-            }
+            self.throttle.check(account, ip).await?;
         }
         let user = match &email {
-            Some(email) => users::find_by_email(&self.db, email).await?,
+            Some(email) => bounded(users::find_by_email(&self.db, email)).await?,
             None => None,
         };
         let matches = self
@@ -365,9 +382,12 @@ impl AuthService {
         };
         let email = email.map(|e| e.as_str().to_owned());
         match (&result, address) {
-            (Ok(_), Some(ip)) => self
-                .throttle
-                .succeeded(email.as_deref().unwrap_or_default(), ip),
+            (Ok(_), Some(ip)) => {
+                let account = email.as_deref().unwrap_or_default();
+                if let Err(e) = self.throttle.succeeded(account, ip).await {
+                    tracing::warn!(error = %e, "cannot record a successful login's address");
+                }
+            }
             (Err(AuthError::InvalidCredentials), _) => {
                 self.failed_attempt(email.as_deref(), address).await
             }
@@ -805,9 +825,7 @@ impl AuthService {
     ) -> Result<IssuedToken, AuthError> {
         // A stolen token must not guess the current password: the login budget.
         if let Some(ip) = address {
-            self.throttle
-                .check(Some(principal.email()), ip)
-                .map_err(AuthError::Throttled)?;
+            self.throttle.check(Some(principal.email()), ip).await?;
         }
         let new = Password::parse(new)?;
         let user = self.me(principal).await?;

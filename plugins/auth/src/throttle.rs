@@ -4,8 +4,11 @@
 //! account in the last 30 days is exempt from that account's account-wide
 //! limit, so an attacker can slow guessing down but cannot lock the owner out.
 //!
-//! The windows live in this manager's memory: a restart forgets them, and
-//! several managers count separately (the scale-out issue moves them to the store).
+//! On an embedded store the windows live in this manager's memory
+//! ([`Counters`]; a restart forgets them). On a store several managers share
+//! they live in the store (`login_failure`, `login_known`), so that every
+//! manager counts every failure: an attacker gets one budget, not one per
+//! manager.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -14,7 +17,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use chrono::{DateTime, Utc};
+use mlx_manager_sdk::{Db, store::bounded};
 use serde::{Deserialize, Serialize};
+use surrealdb::types::SurrealValue;
+
+use crate::error::AuthError;
 
 /// `[plugins.auth.throttle]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,15 +80,15 @@ pub struct Lock {
     pub locked_for: Duration,
 }
 
-/// The counters.
+/// The counters in this manager's memory.
 #[derive(Debug)]
-pub struct Throttle {
+pub struct Counters {
     config: ThrottleConfig,
     failures: Mutex<HashMap<Key, VecDeque<Instant>>>,
     known: Mutex<HashMap<(String, IpAddr), Instant>>,
 }
 
-impl Throttle {
+impl Counters {
     /// Counters with `config`'s limits.
     pub fn new(config: ThrottleConfig) -> Self {
         Self {
@@ -277,6 +285,312 @@ impl Throttle {
     }
 }
 
+/// The auth plugin's migration 5: the throttle's tables (used when the store
+/// is shared).
+pub const MIGRATION_SQL: &str = "
+DEFINE TABLE login_failure SCHEMAFULL;
+DEFINE FIELD key ON login_failure TYPE string;
+DEFINE FIELD kind ON login_failure TYPE string ASSERT $value IN ['pair', 'address', 'account'];
+DEFINE FIELD account ON login_failure TYPE option<string>;
+DEFINE FIELD address ON login_failure TYPE option<string>;
+DEFINE FIELD at ON login_failure TYPE datetime;
+DEFINE INDEX login_failure_key ON login_failure FIELDS key, at;
+DEFINE INDEX login_failure_at ON login_failure FIELDS at;
+DEFINE TABLE login_known SCHEMAFULL;
+DEFINE FIELD at ON login_known TYPE datetime;
+";
+
+impl Key {
+    /// The key as stored, with its kind, account and address.
+    fn parts(&self) -> (String, &'static str, Option<String>, Option<String>) {
+        match self {
+            Key::AccountAddress(a, ip) => (
+                format!("pair {a} {ip}"),
+                "pair",
+                Some(a.clone()),
+                Some(ip.to_string()),
+            ),
+            Key::Address(ip) => (
+                format!("address {ip}"),
+                "address",
+                None,
+                Some(ip.to_string()),
+            ),
+            Key::Account(a) => (format!("account {a}"), "account", Some(a.clone()), None),
+        }
+    }
+
+    fn from_parts(kind: &str, account: Option<String>, address: Option<&str>) -> Option<Self> {
+        let ip = address.and_then(|a| a.parse::<IpAddr>().ok());
+        match (kind, account, ip) {
+            ("pair", Some(a), Some(ip)) => Some(Key::AccountAddress(a, ip)),
+            ("address", _, Some(ip)) => Some(Key::Address(ip)),
+            ("account", Some(a), _) => Some(Key::Account(a)),
+            _ => None,
+        }
+    }
+}
+
+/// One counted failure in the store.
+#[derive(Debug, SurrealValue)]
+struct Failure {
+    key: String,
+    kind: String,
+    account: Option<String>,
+    address: Option<String>,
+    at: DateTime<Utc>,
+}
+
+/// A failure to count, before the store stamps it.
+#[derive(Debug, SurrealValue)]
+struct NewFailure {
+    key: String,
+    kind: String,
+    account: Option<String>,
+    address: Option<String>,
+}
+
+/// Login throttling: [`Counters`] in memory, or the store's when several
+/// managers share it. A store that cannot answer fails the attempt (503),
+/// never lets it through uncounted.
+pub struct Throttle {
+    config: ThrottleConfig,
+    memory: Counters,
+    store: Option<Db>,
+}
+
+impl Throttle {
+    /// Counters with `config`'s limits, kept in `store` when it is given (a
+    /// store other managers share), else in memory.
+    pub fn new(config: ThrottleConfig, store: Option<Db>) -> Self {
+        Self {
+            memory: Counters::new(config.clone()),
+            config,
+            store,
+        }
+    }
+
+    fn enabled_store(&self) -> Option<&Db> {
+        self.store.as_ref().filter(|_| self.config.enabled)
+    }
+
+    /// `Err(Throttled(wait))` when an attempt for `account` (if known) from
+    /// `address` must be refused now; checked before any password work.
+    pub async fn check(&self, account: Option<&str>, address: IpAddr) -> Result<(), AuthError> {
+        let Some(db) = self.enabled_store() else {
+            return self
+                .memory
+                .check(account, address)
+                .map_err(AuthError::Throttled);
+        };
+        let keys = Counters::keys(account, address);
+        let (failures, known, now) = read_window(db, &self.config, &keys, account, address).await?;
+        let mut wait = None::<Duration>;
+        for key in keys {
+            if matches!(key, Key::Account(_)) && known {
+                continue;
+            }
+            if let Some(w) = self.locked(&key, &failures, now) {
+                wait = Some(wait.map_or(w, |old| old.max(w)));
+            }
+        }
+        wait.map_or(Ok(()), |w| Err(AuthError::Throttled(w)))
+    }
+
+    /// How long `key` stays locked by `failures` (oldest first), if it is.
+    fn locked(&self, key: &Key, failures: &[Failure], now: DateTime<Utc>) -> Option<Duration> {
+        let name = key.parts().0;
+        let mine: Vec<&Failure> = failures.iter().filter(|f| f.key == name).collect();
+        let limit = self.memory.limit(key);
+        let oldest = mine.first()?.at;
+        (mine.len() >= limit && limit > 0).then(|| {
+            let age = (now - oldest).to_std().unwrap_or_default();
+            self.config.window.saturating_sub(age)
+        })
+    }
+
+    /// Count a failed attempt; `true` when it started a lock.
+    pub async fn failed(&self, account: Option<&str>, address: IpAddr) -> Result<bool, AuthError> {
+        let Some(db) = self.enabled_store() else {
+            return Ok(self.memory.failed(account, address));
+        };
+        let keys = Counters::keys(account, address);
+        let rows: Vec<NewFailure> = keys
+            .iter()
+            .map(|k| {
+                let (key, kind, account, address) = k.parts();
+                NewFailure {
+                    key,
+                    kind: kind.to_owned(),
+                    account,
+                    address,
+                }
+            })
+            .collect();
+        bounded(
+            db.query(
+                "DELETE login_failure WHERE at < time::now() - duration::from_secs($window);
+                 FOR $row IN $rows {
+                     CREATE login_failure CONTENT {
+                         key: $row.key, kind: $row.kind, account: $row.account,
+                         address: $row.address, at: time::now()
+                     };
+                 };",
+            )
+            .bind(("window", window_secs(&self.config)))
+            .bind(("rows", rows))
+            .into_future(),
+        )
+        .await?
+        .check()?;
+        let (failures, _, now) = read_window(db, &self.config, &keys, account, address).await?;
+        // A lock started when this failure reached a limit exactly.
+        Ok(keys.iter().any(|key| {
+            let name = key.parts().0;
+            let limit = self.memory.limit(key);
+            limit > 0
+                && failures.iter().filter(|f| f.key == name).count() == limit
+                && self.locked(key, &failures, now).is_some()
+        }))
+    }
+
+    /// Count an attempt that only the address budget covers (a registration).
+    pub async fn counted(&self, address: IpAddr) -> Result<(), AuthError> {
+        self.check(None, address).await?;
+        self.failed(None, address).await?;
+        Ok(())
+    }
+
+    /// A successful login: the address becomes known to the account, and that
+    /// pair's failures are forgotten.
+    pub async fn succeeded(&self, account: &str, address: IpAddr) -> Result<(), AuthError> {
+        let Some(db) = self.enabled_store() else {
+            self.memory.succeeded(account, address);
+            return Ok(());
+        };
+        let pair = Key::AccountAddress(account.to_owned(), address).parts().0;
+        bounded(
+            db.query(
+                "UPSERT type::record('login_known', [$account, $address]) SET at = time::now();
+                 DELETE login_failure WHERE key = $pair;",
+            )
+            .bind(("account", account.to_owned()))
+            .bind(("address", address.to_string()))
+            .bind(("pair", pair))
+            .into_future(),
+        )
+        .await?
+        .check()?;
+        Ok(())
+    }
+
+    /// Every lock in force.
+    pub async fn locks(&self) -> Result<Vec<Lock>, AuthError> {
+        let Some(db) = self.enabled_store() else {
+            return Ok(self.memory.locks());
+        };
+        let mut response = bounded(
+            db.query(
+                "SELECT * FROM login_failure WHERE at > time::now() - duration::from_secs($window)
+                 ORDER BY at;
+                 RETURN time::now();",
+            )
+            .bind(("window", window_secs(&self.config)))
+            .into_future(),
+        )
+        .await?;
+        let failures: Vec<Failure> = response.take(0)?;
+        let now: Option<DateTime<Utc>> = response.take(1)?;
+        let now = now.unwrap_or_default();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for f in &failures {
+            if !seen.insert(f.key.clone()) {
+                continue;
+            }
+            let Some(key) = Key::from_parts(&f.kind, f.account.clone(), f.address.as_deref())
+            else {
+                continue;
+            };
+            if let Some(wait) = self.locked(&key, &failures, now) {
+                out.push(Lock {
+                    account: f.account.clone(),
+                    address: f.address.as_deref().and_then(|a| a.parse().ok()),
+                    failures: failures.iter().filter(|g| g.key == f.key).count(),
+                    locked_for: wait,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forget the counters of `account` and/or `address` (both: only their pair
+    /// and each alone; neither: nothing).
+    pub async fn clear(
+        &self,
+        account: Option<&str>,
+        address: Option<IpAddr>,
+    ) -> Result<(), AuthError> {
+        let Some(db) = self.enabled_store() else {
+            self.memory.clear(account, address);
+            return Ok(());
+        };
+        if account.is_none() && address.is_none() {
+            return Ok(());
+        }
+        bounded(
+            db.query(
+                "DELETE login_failure WHERE
+                    (kind = 'pair' AND ($account = NONE OR account = $account)
+                        AND ($address = NONE OR address = $address))
+                    OR (kind = 'address' AND $address != NONE AND address = $address)
+                    OR (kind = 'account' AND $account != NONE AND account = $account);",
+            )
+            .bind(("account", account.map(str::to_owned)))
+            .bind(("address", address.map(|a| a.to_string())))
+            .into_future(),
+        )
+        .await?
+        .check()?;
+        Ok(())
+    }
+}
+
+fn window_secs(config: &ThrottleConfig) -> i64 {
+    i64::try_from(config.window.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The failures of `keys` in the window (oldest first), whether `address` is
+/// known to `account`, and the store's now.
+async fn read_window(
+    db: &Db,
+    config: &ThrottleConfig,
+    keys: &[Key],
+    account: Option<&str>,
+    address: IpAddr,
+) -> Result<(Vec<Failure>, bool, DateTime<Utc>), AuthError> {
+    let names: Vec<String> = keys.iter().map(|k| k.parts().0).collect();
+    let mut response = bounded(
+        db.query(
+            "SELECT * FROM login_failure WHERE key IN $keys
+                AND at > time::now() - duration::from_secs($window) ORDER BY at;
+             RETURN $account != NONE AND (SELECT VALUE at FROM ONLY
+                type::record('login_known', [$account, $address])) > time::now() - 30d;
+             RETURN time::now();",
+        )
+        .bind(("keys", names))
+        .bind(("window", window_secs(config)))
+        .bind(("account", account.map(str::to_owned)))
+        .bind(("address", address.to_string()))
+        .into_future(),
+    )
+    .await?;
+    let failures: Vec<Failure> = response.take(0)?;
+    let known: Option<bool> = response.take(1)?;
+    let now: Option<DateTime<Utc>> = response.take(2)?;
+    Ok((failures, known.unwrap_or(false), now.unwrap_or_default()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,7 +601,7 @@ mod tests {
 
     #[test]
     fn the_pair_limit_locks_one_account_from_one_address_only() {
-        let t = Throttle::new(ThrottleConfig::default());
+        let t = Counters::new(ThrottleConfig::default());
         for _ in 0..5 {
             assert!(t.check(Some("a@x.com"), ip("1.1.1.1")).is_ok());
             t.failed(Some("a@x.com"), ip("1.1.1.1"));
@@ -306,7 +620,7 @@ mod tests {
             account_failures: 3,
             ..ThrottleConfig::default()
         };
-        let t = Throttle::new(config);
+        let t = Counters::new(config);
         t.succeeded("a@x.com", ip("9.9.9.9"));
         for n in 0..3 {
             t.failed(Some("a@x.com"), ip(&format!("1.1.1.{n}")));
@@ -317,7 +631,7 @@ mod tests {
 
     #[test]
     fn switched_off_nothing_is_counted() {
-        let t = Throttle::new(ThrottleConfig {
+        let t = Counters::new(ThrottleConfig {
             enabled: false,
             ..ThrottleConfig::default()
         });
@@ -330,7 +644,7 @@ mod tests {
 
     #[test]
     fn counters_of_expired_failures_do_not_pile_up() {
-        let t = Throttle::new(ThrottleConfig {
+        let t = Counters::new(ThrottleConfig {
             window: Duration::ZERO,
             ..ThrottleConfig::default()
         });

@@ -87,6 +87,11 @@ DELETE stream_ticket;
 REMOVE TABLE IF EXISTS revoked_token;
 ",
     },
+    Migration {
+        version: 5,
+        name: "login throttling in the store, for managers sharing it",
+        sql: crate::throttle::MIGRATION_SQL,
+    },
 ];
 
 /// An account's state.

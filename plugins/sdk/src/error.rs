@@ -76,6 +76,8 @@ pub mod codes {
         HOST_NOT_ALLOWED = "host_not_allowed";
         /// 500: an unexpected failure (the cause is in the log).
         INTERNAL_ERROR = "internal_error";
+        /// 503: the store (a SurrealDB server) cannot be reached right now.
+        STORE_UNAVAILABLE = "store_unavailable";
     }
 }
 
@@ -204,6 +206,19 @@ impl ApiError {
     /// 503 with `code` and a sentence.
     pub fn unavailable(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Unavailable(body(code, detail))
+    }
+    /// A store failure: 503 `store_unavailable` with a sentence when the store
+    /// cannot be reached (a SurrealDB server that is gone or stalled), else
+    /// 500 (the cause logged, never sent).
+    pub fn store(err: &surrealdb::Error) -> Self {
+        if crate::store::classify(err) == crate::store::StoreFailure::Unreachable {
+            tracing::warn!(error = %err, "the store cannot be reached");
+            return Self::unavailable(
+                codes::STORE_UNAVAILABLE,
+                "The store cannot be reached right now; try again in a few seconds",
+            );
+        }
+        Self::internal(err)
     }
     /// 500 "Internal server error". The cause is logged here and never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {

@@ -27,6 +27,9 @@ pub enum StoreFailure {
     NotExecuted,
     /// The store's files are locked by another process.
     Locked,
+    /// The store cannot be reached: a SurrealDB server that is gone, or did
+    /// not answer within [`ANSWER_WITHIN`] (see [`bounded`]).
+    Unreachable,
     /// Anything else: the store failed.
     Other,
 }
@@ -42,6 +45,9 @@ fn quoted_after<'a>(message: &'a str, after: &str) -> Option<&'a str> {
 /// Classify `err`.
 pub fn classify(err: &surrealdb::Error) -> StoreFailure {
     let message = err.message();
+    if err.is_connection() {
+        return StoreFailure::Unreachable;
+    }
     if matches!(
         err.query_details(),
         Some(surrealdb::types::QueryError::TransactionConflict)
@@ -76,6 +82,28 @@ pub fn classify(err: &surrealdb::Error) -> StoreFailure {
         return StoreFailure::Locked;
     }
     StoreFailure::Other
+}
+
+/// How long a store call on the request path may take before the store
+/// counts as unreachable (a SurrealDB server that stalled or went away): the
+/// caller then answers 503 at once instead of waiting for the connection.
+pub const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `call`, or a connection error ([`StoreFailure::Unreachable`]) when the
+/// store has not answered within [`ANSWER_WITHIN`].
+pub async fn bounded<T, E: From<surrealdb::Error>>(
+    call: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    match tokio::time::timeout(ANSWER_WITHIN, call).await {
+        Ok(answer) => answer,
+        Err(_) => Err(E::from(surrealdb::Error::connection(
+            format!(
+                "the store did not answer within {} s",
+                ANSWER_WITHIN.as_secs()
+            ),
+            surrealdb::types::ConnectionError::ConnectionFailed,
+        ))),
+    }
 }
 
 /// Named query parameters.

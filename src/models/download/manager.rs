@@ -12,7 +12,6 @@ use futures_util::{
     StreamExt,
     stream::{self, BoxStream},
 };
-use mlx_manager_sdk::Db;
 use tokio::{sync::Mutex, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +20,7 @@ use super::{
     shared::{JobContext, JobError, Progress},
     tasks,
 };
-use crate::models::{HubCache, HubClient, ModelId, ModelsError};
+use crate::models::{HubCache, ModelId, ModelsError};
 
 /// How long `stop` and `cancel` wait for a task to notice.
 const STOP_WAIT: Duration = Duration::from_secs(10);
@@ -44,26 +43,13 @@ pub struct DownloadManager {
 }
 
 impl DownloadManager {
-    /// A manager downloading from `hub` into `cache`, `concurrent_files` files
-    /// of a model at a time, telling `observers` of every received byte. Call
+    /// A manager downloading as `ctx` says (from its Hub into its cache, its
+    /// `concurrent_files` files of a model at a time, telling its observers
+    /// of every received byte), `concurrent_downloads` models at once. Call
     /// [`Self::resume_unfinished`] to resume tasks.
-    pub fn new(
-        db: Db,
-        hub: Arc<HubClient>,
-        cache: HubCache,
-        concurrent_files: usize,
-        concurrent_downloads: usize,
-        events: EventBus,
-        observers: mlx_manager_sdk::Observers,
-    ) -> Arc<Self> {
+    pub fn new(ctx: JobContext, concurrent_downloads: usize, events: EventBus) -> Arc<Self> {
         Arc::new(Self {
-            ctx: JobContext {
-                db,
-                hub,
-                cache,
-                concurrent_files,
-                observers,
-            },
+            ctx,
             running: Mutex::new(HashMap::new()),
             stop: CancellationToken::new(),
             events,
@@ -89,7 +75,9 @@ impl DownloadManager {
                 let Ok(keep) = chrono::Duration::from_std(keep) else {
                     return;
                 };
-                match tasks::prune_finished(&this.ctx.db, chrono::Utc::now() - keep).await {
+                match tasks::prune_finished(&this.ctx.db, &this.ctx.node, chrono::Utc::now() - keep)
+                    .await
+                {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, "old download records pruned"),
                     Err(e) => tracing::warn!(error = %e, "cannot prune download records"),
@@ -111,7 +99,7 @@ impl DownloadManager {
         }
         let mut resumed = 0;
         let mut running = self.running.lock().await;
-        for view in tasks::unfinished(&self.ctx.db).await? {
+        for view in tasks::unfinished(&self.ctx.db, &self.ctx.node).await? {
             let model = ModelId::parse(&view.model_id);
             let duplicate = running.values().any(|r| Ok(&r.model) == model.as_ref());
             match model {
@@ -177,7 +165,7 @@ impl DownloadManager {
             error: None,
             created_at: chrono::Utc::now(),
         };
-        tasks::create(&self.ctx.db, &view).await?;
+        tasks::create(&self.ctx.db, &self.ctx.node, &view).await?;
         let entry = self.spawn(model, view.clone());
         running.insert(view.task_id.clone(), entry);
         Ok(view)
@@ -308,7 +296,7 @@ impl DownloadManager {
         if !is_task_id(task_id) {
             return Err(ModelsError::TaskNotFound);
         }
-        tasks::get(&self.ctx.db, task_id)
+        tasks::get(&self.ctx.db, &self.ctx.node, task_id)
             .await?
             .ok_or(ModelsError::TaskNotFound)
     }

@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use surrealdb::types::SurrealValue;
 
 pub use manager::DownloadManager;
+pub use shared::JobContext;
 
 /// Where a download task stands (stored by its lower-case name; a stored name
 /// outside these fails the read).

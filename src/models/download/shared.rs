@@ -21,6 +21,8 @@ use crate::models::{HubCache, HubClient, HubError, id::RepoPath};
 pub struct JobContext {
     /// The store.
     pub db: Db,
+    /// This manager's node: the tasks it lists, resumes and prunes.
+    pub node: String,
     /// The Hub.
     pub hub: Arc<HubClient>,
     /// The cache to download into.

@@ -42,15 +42,16 @@ fn int(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Record a new task.
-pub async fn create(db: &Db, view: &TaskView) -> Result<(), surrealdb::Error> {
+/// Record a new task of `node`.
+pub async fn create(db: &Db, node: &str, view: &TaskView) -> Result<(), surrealdb::Error> {
     db.query(
         "CREATE type::record('download_task', $id) CONTENT {
             model_id: $model, status: $status, downloaded_bytes: 0, total_bytes: 0,
-            created_at: $created, updated_at: time::now()
+            created_at: $created, updated_at: time::now(), node: $node
         }",
     )
     .bind(("id", view.task_id.clone()))
+    .bind(("node", node.to_owned()))
     .bind(("model", view.model_id.clone()))
     .bind(("status", view.status.as_str().to_owned()))
     .bind(("created", view.created_at))
@@ -59,16 +60,26 @@ pub async fn create(db: &Db, view: &TaskView) -> Result<(), surrealdb::Error> {
     Ok(())
 }
 
-/// The task with this id.
-pub async fn get(db: &Db, task_id: &str) -> Result<Option<TaskView>, surrealdb::Error> {
-    let row: Option<TaskRow> = db.select(("download_task", task_id)).await?;
-    Ok(row.map(|r| r.view(task_id.to_owned())))
+/// The task of `node` with this id.
+pub async fn get(db: &Db, node: &str, task_id: &str) -> Result<Option<TaskView>, surrealdb::Error> {
+    let rows: Vec<TaskRow> = db
+        .query("SELECT * FROM type::record('download_task', $id) WHERE node = $node")
+        .bind(("id", task_id.to_owned()))
+        .bind(("node", node.to_owned()))
+        .await?
+        .take(0)?;
+    Ok(rows.into_iter().next().map(|r| r.view(task_id.to_owned())))
 }
 
-/// Tasks still pending or downloading (to resume at start-up), oldest first.
-pub async fn unfinished(db: &Db) -> Result<Vec<TaskView>, surrealdb::Error> {
+/// Tasks of `node` still pending or downloading (to resume at start-up),
+/// oldest first.
+pub async fn unfinished(db: &Db, node: &str) -> Result<Vec<TaskView>, surrealdb::Error> {
     let rows: Vec<TaskRow> = db
-        .query("SELECT * FROM download_task WHERE status IN ['pending', 'downloading'] ORDER BY created_at")
+        .query(
+            "SELECT * FROM download_task WHERE node = $node \
+             AND status IN ['pending', 'downloading'] ORDER BY created_at",
+        )
+        .bind(("node", node.to_owned()))
         .await?
         .take(0)?;
     Ok(rows
@@ -127,14 +138,21 @@ pub async fn finish(
     Ok(!updated.is_empty())
 }
 
-/// Delete the records of tasks that ended before `cutoff`; how many went.
-pub async fn prune_finished(db: &Db, cutoff: DateTime<Utc>) -> Result<usize, surrealdb::Error> {
+/// Delete the records of `node`'s tasks that ended before `cutoff`; how
+/// many went.
+pub async fn prune_finished(
+    db: &Db,
+    node: &str,
+    cutoff: DateTime<Utc>,
+) -> Result<usize, surrealdb::Error> {
     let gone: Vec<surrealdb::types::Value> = db
         .query(
             "DELETE download_task
-             WHERE status IN ['completed', 'failed', 'cancelled'] AND updated_at < $cutoff
+             WHERE node = $node AND status IN ['completed', 'failed', 'cancelled']
+             AND updated_at < $cutoff
              RETURN BEFORE",
         )
+        .bind(("node", node.to_owned()))
         .bind(("cutoff", cutoff))
         .await?
         .take(0)?;
@@ -155,7 +173,7 @@ mod tests {
             .await
             .expect("mem");
         db.use_ns("t").use_db("t").await.expect("ns");
-        crate::store::migrate(&db, &[("core", crate::migrations::CORE)])
+        crate::store::migrate(&db, "local", &[("core", crate::migrations::CORE)])
             .await
             .expect("schema");
         let view = |id: &str| TaskView {
@@ -168,9 +186,11 @@ mod tests {
             created_at: Utc::now(),
         };
         for id in ["old_done", "new_done", "old_running"] {
-            create(&db, &view(id)).await.expect("create");
+            create(&db, "local", &view(id)).await.expect("create");
         }
-        for id in ["old_done", "new_done"] {
+        // Another manager's task in the same store: its to prune and resume.
+        create(&db, "other", &view("theirs")).await.expect("create");
+        for id in ["old_done", "new_done", "theirs"] {
             finish(&db, id, DownloadStatus::Completed, None, 0)
                 .await
                 .expect("finish");
@@ -180,8 +200,16 @@ mod tests {
             .and_then(|r| r.check())
             .expect("age");
         let cutoff = Utc::now() - chrono::Duration::days(30);
-        assert_eq!(prune_finished(&db, cutoff).await.expect("prune"), 1);
-        let left = unfinished(&db).await.expect("unfinished");
+        assert_eq!(
+            prune_finished(&db, "local", cutoff).await.expect("prune"),
+            1
+        );
+        let left = unfinished(&db, "local").await.expect("unfinished");
         assert_eq!(left.len(), 1, "a running task is never pruned");
+        assert!(
+            get(&db, "other", "theirs").await.expect("get").is_some(),
+            "another node's record stays"
+        );
+        assert!(get(&db, "local", "theirs").await.expect("get").is_none());
     }
 }

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use mlx_manager::{
     config::HubSettings,
     migrations::CORE,
-    models::{DownloadManager, DownloadStatus, HubCache, HubClient, ModelId},
+    models::{DownloadManager, DownloadStatus, HubCache, HubClient, JobContext, ModelId},
     store,
 };
 use reqwest::StatusCode;
@@ -276,7 +276,7 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
         .await
         .expect("mem");
     db.use_ns("t").use_db("t").await.expect("ns");
-    store::migrate(&db, &[("core", CORE)])
+    store::migrate(&db, "local", &[("core", CORE)])
         .await
         .expect("migrate");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -290,13 +290,16 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
     let model = ModelId::parse(MODEL).expect("id");
 
     let first = DownloadManager::new(
-        db.clone(),
-        hub_client.clone(),
-        cache.clone(),
-        4,
+        JobContext {
+            db: db.clone(),
+            node: "local".into(),
+            hub: hub_client.clone(),
+            cache: cache.clone(),
+            concurrent_files: 4,
+            observers: mlx_manager::sdk::Observers::new(),
+        },
         2,
         mlx_manager::sdk::EventBus::new(),
-        mlx_manager::sdk::Observers::new(),
     );
     let task = first.start(model.clone()).await.expect("started");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -325,13 +328,16 @@ async fn restarting_the_manager_resumes_unfinished_downloads_with_range_requests
 
     hub.clear_fault(WEIGHTS);
     let second = DownloadManager::new(
-        db.clone(),
-        hub_client,
-        cache.clone(),
-        4,
+        JobContext {
+            db: db.clone(),
+            node: "local".into(),
+            hub: hub_client,
+            cache: cache.clone(),
+            concurrent_files: 4,
+            observers: mlx_manager::sdk::Observers::new(),
+        },
         2,
         mlx_manager::sdk::EventBus::new(),
-        mlx_manager::sdk::Observers::new(),
     );
     assert_eq!(second.resume_unfinished().await.expect("resumed"), 1);
     let done = crate::helpers::poll_until(Duration::from_secs(30), "the resumed task", || async {
@@ -360,6 +366,9 @@ async fn a_restarted_server_resumes_unfinished_downloads() {
                 .merge(("hub.retry_backoff", "10ms"))
                 .merge(("database.url", store))
                 .merge(("paths.hf_cache", cache))
+                // The same host: each TestApp has a new data directory, and
+                // with it a new generated node name.
+                .merge(("node.name", "studio"))
         }
     };
     let app = crate::helpers::TestApp::spawn_with(configure(&hub)).await;
