@@ -654,4 +654,78 @@ mod tests {
         let kept = t.failures.lock().map(|f| f.len()).unwrap_or(usize::MAX);
         assert!(kept < MAX_COUNTERS, "{kept} counters kept");
     }
+
+    /// The store-backed throttle (a shared store), on the real embedded
+    /// SurrealDB: the same rules as the counters in memory.
+    async fn in_store(config: ThrottleConfig) -> Throttle {
+        let db = surrealdb::engine::any::connect("mem://")
+            .await
+            .expect("mem");
+        db.use_ns("t").use_db("t").await.expect("ns");
+        db.query(MIGRATION_SQL)
+            .await
+            .and_then(|r| r.check())
+            .expect("schema");
+        Throttle::new(config, Some(db))
+    }
+
+    fn throttled(result: Result<(), AuthError>) -> bool {
+        matches!(result, Err(AuthError::Throttled(_)))
+    }
+
+    #[tokio::test]
+    async fn in_the_store_the_pair_limit_locks_one_account_from_one_address_only() {
+        let t = in_store(ThrottleConfig::default()).await;
+        let (a, one) = (Some("a@x.com"), ip("1.1.1.1"));
+        let mut started = Vec::new();
+        for _ in 0..5 {
+            assert!(t.check(a, one).await.is_ok());
+            started.push(t.failed(a, one).await.expect("counted"));
+        }
+        assert_eq!(
+            started,
+            [false, false, false, false, true],
+            "the fifth locks"
+        );
+        let Err(AuthError::Throttled(wait)) = t.check(a, one).await else {
+            panic!("locked");
+        };
+        assert!(wait > Duration::from_secs(14 * 60) && wait <= Duration::from_secs(15 * 60));
+        assert!(t.check(a, ip("2.2.2.2")).await.is_ok());
+        assert!(t.check(Some("b@x.com"), one).await.is_ok());
+        let locks = t.locks().await.expect("locks");
+        assert_eq!(locks.len(), 1, "{locks:?}");
+        assert_eq!(locks[0].failures, 5);
+        assert_eq!(locks[0].account.as_deref(), a);
+        t.clear(a, Some(one)).await.expect("cleared");
+        assert!(t.check(a, one).await.is_ok());
+        assert!(t.locks().await.expect("locks").is_empty());
+    }
+
+    #[tokio::test]
+    async fn in_the_store_a_known_address_is_exempt_from_the_account_wide_limit() {
+        let t = in_store(ThrottleConfig {
+            account_failures: 3,
+            ..ThrottleConfig::default()
+        })
+        .await;
+        t.succeeded("a@x.com", ip("9.9.9.9")).await.expect("known");
+        for n in 0..3 {
+            t.failed(Some("a@x.com"), ip(&format!("1.1.1.{n}")))
+                .await
+                .expect("counted");
+        }
+        assert!(throttled(t.check(Some("a@x.com"), ip("5.5.5.5")).await));
+        assert!(t.check(Some("a@x.com"), ip("9.9.9.9")).await.is_ok());
+        // A registration spends the address budget only.
+        let reg = in_store(ThrottleConfig {
+            address_failures: 2,
+            ..ThrottleConfig::default()
+        })
+        .await;
+        assert!(reg.counted(ip("7.7.7.7")).await.is_ok());
+        assert!(reg.counted(ip("7.7.7.7")).await.is_ok());
+        assert!(throttled(reg.counted(ip("7.7.7.7")).await));
+        assert!(reg.check(Some("c@x.com"), ip("8.8.8.8")).await.is_ok());
+    }
 }
