@@ -180,31 +180,34 @@ async fn accounts_and_sessions_cross_three_managers_and_a_disable_reaches_the_ot
     let id = register(&a, "bob@example.com").await;
     let pending = c.login("bob@example.com", PASSWORD).await;
     assert_error(pending, StatusCode::FORBIDDEN, "account_pending", None).await;
-    let approve = b
-        .send_as(
-            &admin,
-            Method::PUT,
-            &format!("/api/auth/users/{id}"),
-            Some(json!({"status": "approved"})),
-        )
-        .await;
-    assert_eq!(approve.status(), StatusCode::OK);
+    update_user(&b, &admin, &id, json!({"status": "approved"})).await;
     let bob = c.token("bob@example.com", PASSWORD).await;
     assert_eq!(
         b.get_as(&bob, "/api/auth/me").await.status(),
         StatusCode::OK
     );
 
-    // Disable on A: B refuses Bob's token within 1 s.
-    let disable = a
+    // A role change on C holds on A at the next request.
+    update_user(&c, &admin, &id, json!({"role": "viewer"})).await;
+    let me = json(a.get_as(&bob, "/api/auth/me").await).await;
+    assert_eq!(me["role"], "viewer", "{me}");
+
+    // A password reset on A: Bob's earlier token dies on C within 1 s.
+    let reset = a
         .send_as(
             &admin,
-            Method::PUT,
-            &format!("/api/auth/users/{id}"),
-            Some(json!({"status": "disabled"})),
+            Method::POST,
+            &format!("/api/auth/users/{id}/reset-password"),
+            Some(json!({"password": "another long password"})),
         )
         .await;
-    assert_eq!(disable.status(), StatusCode::OK);
+    assert!(reset.status().is_success(), "{}", reset.status());
+    let took = until_status(&c, &bob, "/api/auth/me", StatusCode::UNAUTHORIZED).await;
+    assert!(took < Duration::from_secs(1), "C refused after {took:?}");
+    let bob = c.token("bob@example.com", "another long password").await;
+
+    // Disable on A: B refuses Bob's token within 1 s.
+    update_user(&a, &admin, &id, json!({"status": "disabled"})).await;
     let took = until_status(&b, &bob, "/api/auth/me", StatusCode::UNAUTHORIZED).await;
     assert!(took < Duration::from_secs(1), "B refused after {took:?}");
 
@@ -215,6 +218,13 @@ async fn accounts_and_sessions_cross_three_managers_and_a_disable_reaches_the_ot
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     let took = until_status(&a, &admin, "/api/auth/me", StatusCode::UNAUTHORIZED).await;
     assert!(took < Duration::from_secs(1), "A refused after {took:?}");
+}
+
+/// `PUT /api/auth/users/{id}` with `change` on `app` as `admin` (200 expected).
+async fn update_user(app: &TestApp, admin: &str, id: &str, change: Value) {
+    let path = format!("/api/auth/users/{id}");
+    let resp = app.send_as(admin, Method::PUT, &path, Some(change)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
 }
 
 /// Milliseconds, for the printed figures.
