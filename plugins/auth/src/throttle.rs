@@ -400,10 +400,9 @@ impl Throttle {
     /// How long `key` stays locked by `failures` (oldest first), if it is.
     fn locked(&self, key: &Key, failures: &[Failure], now: DateTime<Utc>) -> Option<Duration> {
         let name = key.parts().0;
-        let mine: Vec<&Failure> = failures.iter().filter(|f| f.key == name).collect();
+        let oldest = of(&name, failures).next()?.at;
         let limit = self.memory.limit(key);
-        let oldest = mine.first()?.at;
-        (mine.len() >= limit && limit > 0).then(|| {
+        (of(&name, failures).count() >= limit && limit > 0).then(|| {
             let age = (now - oldest).to_std().unwrap_or_default();
             self.config.window.saturating_sub(age)
         })
@@ -443,14 +442,11 @@ impl Throttle {
         )
         .await?
         .check()?;
-        let (failures, _, now) = read_window(db, &self.config, &keys, account, address).await?;
+        let (failures, _, _) = read_window(db, &self.config, &keys, account, address).await?;
         // A lock started when this failure reached a limit exactly.
         Ok(keys.iter().any(|key| {
-            let name = key.parts().0;
             let limit = self.memory.limit(key);
-            limit > 0
-                && failures.iter().filter(|f| f.key == name).count() == limit
-                && self.locked(key, &failures, now).is_some()
+            limit > 0 && of(&key.parts().0, &failures).count() == limit
         }))
     }
 
@@ -516,7 +512,7 @@ impl Throttle {
                 out.push(Lock {
                     account: f.account.clone(),
                     address: f.address.as_deref().and_then(|a| a.parse().ok()),
-                    failures: failures.iter().filter(|g| g.key == f.key).count(),
+                    failures: of(&f.key, &failures).count(),
                     locked_for: wait,
                 });
             }
@@ -554,6 +550,11 @@ impl Throttle {
         .check()?;
         Ok(())
     }
+}
+
+/// The failures counted under the stored key `name`, oldest first.
+fn of<'a>(name: &'a str, failures: &'a [Failure]) -> impl Iterator<Item = &'a Failure> {
+    failures.iter().filter(move |f| f.key == name)
 }
 
 fn window_secs(config: &ThrottleConfig) -> i64 {
